@@ -1,0 +1,165 @@
+"""The ask/tell interface every search agent implements, and the search loop that drives it.
+
+An agent sees a problem only through ``problem.space`` and the results of ``problem.evaluate``, so
+every agent runs on every registered problem. Subclasses implement ``_ask(n)`` and ``_tell``; the base
+class validates arguments, keeps the history and scores results with :meth:`Problem.score`.
+
+>>> import dsegym
+>>> from dsegym import agents
+>>> problem = dsegym.make("accel-resnet18")
+>>> agent = agents.make("random", problem, seed=0)
+>>> history = run_search(agent, budget=8, batch_size=4)
+>>> len(history)
+8
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import ConfigError, InvalidDesignError
+from ..problem import Problem
+
+Design = dict[str, Any]
+
+
+class Agent:
+    """Base class of search agents.
+
+    Class attributes a subclass declares:
+        name: the registry name.
+        family: e.g. "random", "evolutionary", "bayesian", "rl", "marl", "surrogate".
+        multi_objective: True if the agent searches for a Pareto set itself; otherwise it optimises the
+            problem's scalarised score (lower is better).
+        hyperparameters: every hyperparameter with its default.
+        sweep: a small grid over some hyperparameters, for the leaderboard's hyperparameter-lottery check.
+    """
+
+    name: ClassVar[str] = "base"
+    family: ClassVar[str] = ""
+    multi_objective: ClassVar[bool] = False
+    hyperparameters: ClassVar[dict[str, Any]] = {}
+    sweep: ClassVar[dict[str, list[Any]]] = {}
+    description: ClassVar[str] = ""
+
+    def __init__(self, problem: Problem, seed: int | None = None, **hparams: Any):
+        unknown = set(hparams) - set(self.hyperparameters)
+        if unknown:
+            allowed = ", ".join(sorted(self.hyperparameters)) or "none"
+            raise ConfigError(f"agent '{self.name}' has no hyperparameter {sorted(unknown)}; allowed: {allowed}")
+        self.problem = problem
+        self.space = problem.space
+        self.seed = seed
+        self.hp: dict[str, Any] = {**self.hyperparameters, **hparams}
+        self.rng = np.random.default_rng(seed)
+        self._designs: list[Design] = []
+        self._results: list[Any] = []
+        self._scores: list[np.ndarray] = []
+
+    # --- public interface ---------------------------------------------------------------------------
+    def ask(self, n: int = 1) -> list[Design]:
+        """Propose ``n`` designs to evaluate next."""
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ConfigError(f"ask(n) needs a positive integer n, got {n!r}")
+        designs = self._ask(int(n))
+        if len(designs) != n:
+            raise RuntimeError(f"agent '{self.name}' returned {len(designs)} designs for ask({n})")
+        return designs
+
+    def tell(self, designs: Sequence[Mapping[str, Any]], results) -> None:
+        """Report the metrics (a DataFrame from ``problem.evaluate``, row-aligned) of asked designs."""
+        designs = [dict(d) for d in designs]
+        if len(designs) != len(results):
+            raise InvalidDesignError(f"tell() got {len(designs)} designs but {len(results)} result rows")
+        if not designs:
+            return
+        scores = self.problem.score(results)
+        self._designs.extend(designs)
+        self._results.append(results.reset_index(drop=True))
+        self._scores.append(scores)
+        self._tell(designs, results.reset_index(drop=True), scores)
+
+    @property
+    def n_told(self) -> int:
+        return len(self._designs)
+
+    def history(self):
+        """Every design told so far with its metrics and score, in order."""
+        import pandas as pd
+        if not self._designs:
+            return pd.DataFrame()
+        designs = pd.DataFrame(self._designs)
+        results = pd.concat(self._results, ignore_index=True)
+        out = pd.concat([designs, results], axis=1)
+        out["score"] = np.concatenate(self._scores)
+        return out
+
+    def best(self) -> tuple[Design, dict[str, Any]]:
+        """The told design with the lowest score, and its metrics."""
+        if not self._designs:
+            raise ConfigError("no design has been told yet")
+        scores = np.concatenate(self._scores)
+        i = int(np.argmin(scores))
+        results = self.history().iloc[i]
+        metrics = {k: results[k] for k in self._results[0].columns}
+        return self._designs[i], metrics
+
+    def pareto(self):
+        """The told designs that are Pareto-optimal over the problem's objectives (with metrics)."""
+        h = self.history()
+        if h.empty:
+            return h
+        return h[self.problem.pareto_mask(h)].reset_index(drop=True)
+
+    @classmethod
+    def info(cls) -> dict[str, Any]:
+        return {"name": cls.name, "family": cls.family, "multi_objective": cls.multi_objective,
+                "hyperparameters": dict(cls.hyperparameters), "sweep": dict(cls.sweep),
+                "description": cls.description}
+
+    # --- for subclasses -----------------------------------------------------------------------------
+    def _ask(self, n: int) -> list[Design]:
+        raise NotImplementedError
+
+    def _tell(self, designs: list[Design], results, scores: np.ndarray) -> None:
+        """Learn from results; the default (memoryless agents) does nothing."""
+
+    def _sample(self, n: int) -> list[Design]:
+        """Valid random designs from the space's prior, drawn with the agent's own generator."""
+        return self.space.sample(n, self.rng)
+
+    def _repair(self, designs: list[Design]) -> list[Design]:
+        """Replace designs that violate a constraint with random valid ones (keeps ask() valid)."""
+        if not designs:
+            return designs
+        ok = self.space.valid_mask(designs)
+        if ok.all():
+            return designs
+        fresh = iter(self._sample(int((~ok).sum())))
+        return [d if good else next(fresh) for d, good in zip(designs, ok)]
+
+
+def run_search(agent: Agent, budget: int, batch_size: int = 1, progress: bool = False):
+    """Drive ``agent`` for ``budget`` simulator evaluations; returns the history DataFrame.
+
+    ``batch_size`` designs are asked, evaluated in one vectorised call, and told together.
+    """
+    if budget < 1 or batch_size < 1:
+        raise ConfigError(f"budget and batch_size must be positive, got {budget} and {batch_size}")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=budget, desc=f"{agent.name} on {agent.problem.id}", unit="design")
+    done = 0
+    while done < budget:
+        n = min(batch_size, budget - done)
+        designs = agent.ask(n)
+        agent.tell(designs, agent.problem.evaluate(designs))
+        done += n
+        if bar is not None:
+            bar.update(n)
+    if bar is not None:
+        bar.close()
+    return agent.history()
