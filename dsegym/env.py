@@ -118,7 +118,8 @@ class DesignEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.action_space.seed(seed)
+        if seed is not None:  # reseeding with None would make later episodes irreproducible
+            self.action_space.seed(seed)
         self._t = 0
         return np.zeros(self.observation_space.shape, dtype=np.float32), {}
 
@@ -165,7 +166,8 @@ class SequentialDesignEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.action_space.seed(seed)
+        if seed is not None:  # reseeding with None would make later episodes irreproducible
+            self.action_space.seed(seed)
         self._pos = 0
         self._index[:] = 0
         self._last[:] = 0

@@ -136,6 +136,7 @@ def make(problem_id: str, **kwargs: Any):
         if "unexpected keyword" in str(exc) or "positional argument" in str(exc):
             raise ConfigError(f"problem '{problem_id}': {exc}") from None
         raise
+    problem.id = problem_id  # one factory may serve several ids; the registered id is the name
     return problem
 
 

@@ -57,7 +57,8 @@ class RewardModel:
         # Observations and rewards are relative to the default design: unit-free across problems.
         self.reference = problem.evaluate([problem.space.default()])
         self._ref_metrics = np.array([float(self.reference[m].iloc[0]) for m in self.metrics])
-        self._ref_score = float(self._score(self.reference)[0])
+        # The default design may itself break a limit; its penalty must not cancel out of the reward.
+        self._ref_score = float(self._score(self.reference, penalised=False)[0])
 
     @property
     def obs_size(self) -> int:
@@ -69,8 +70,10 @@ class RewardModel:
         ratio = np.maximum(m, _TINY) / np.maximum(self._ref_metrics, _TINY)
         return np.tanh(np.log10(ratio)).astype(np.float32)
 
-    def _score(self, results) -> np.ndarray:
+    def _score(self, results, penalised: bool = True) -> np.ndarray:
         s = self.problem.score(results, self.weights)
+        if not penalised:
+            return s - CONSTRAINT_PENALTY * self.problem.violation(results)
         if self.kind == "constrained":
             s = s - CONSTRAINT_PENALTY * self.problem.violation(results) + self.penalty * self._excess(results)
         return s

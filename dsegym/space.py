@@ -14,7 +14,7 @@ agent can search a different range than another.
 >>> space.size
 6072
 >>> space.count_valid()
-5748
+6000
 >>> d = space.sample(1, seed=0)[0]
 >>> space.from_index(space.to_index(d)) == d
 True
@@ -197,6 +197,7 @@ class _Choice(Parameter):
             for v in self.values:
                 if v == num:
                     return v
+            return int(num) if num.is_integer() else num
         return text
 
 

@@ -1,13 +1,13 @@
 """Tiny analytic problems, small enough to enumerate, so agents can be checked against the true optimum.
 
-``toy-accel`` is a cartoon accelerator (441 grid designs, one constraint) with latency, energy and area
+``toy-accel`` is a cartoon accelerator (441 grid designs, 420 within its constraint) with latency, energy and area
 that interact the way real ones do: more PEs cut latency but cost area, a small buffer spills to DRAM,
 fewer bits save energy. ``toy-rastrigin`` is a multimodal integer landscape (15^4 designs).
 The formulas are illustrative only; they are not a hardware model.
 
 >>> p = make_toy_accel()
 >>> p.space.count_valid()
-399
+420
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def make_toy_accel(area_limit_mm2: float | None = None) -> Problem:
     return Problem("toy-accel", space, _toy_accel_sim,
                    [Objective("latency_cycles"), Objective("energy_uj"),
                     Objective("area_mm2", limit=area_limit_mm2)],
-                   workload="synthetic", description="cartoon accelerator, 399 valid designs (tests, docs)")
+                   workload="synthetic", description="cartoon accelerator, 420 valid designs (tests, docs)")
 
 
 def _rastrigin_sim(df: pd.DataFrame) -> pd.DataFrame:

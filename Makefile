@@ -1,0 +1,39 @@
+# make demo : create/refresh .venv, install dsegym with everything it needs, run the main job
+# make test : the same set-up, then the test suite
+# Variables: PYTHON (interpreter for the venv), VENV, TORCH_SPEC, TORCH_PIP_ARGS (e.g.
+#   TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" on machines whose default index
+#   would pull CUDA wheels).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
+STAMP := $(VENV)/.dsegym-installed
+
+.PHONY: demo test install bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Torch goes in first, pinned to the CPU build, so that no later requirement pulls CUDA wheels.
+$(STAMP): pyproject.toml Makefile | $(PY)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/dsegym search accel-resnet18 --agent random --budget 200 --seed 0 --out runs/demo
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs build *.egg-info

@@ -1,0 +1,212 @@
+"""The ``dsegym`` command.
+
+Bad input (unknown ids, invalid values, violated constraints, malformed files) prints one line naming
+what is wrong and what is allowed, and exits with code 2, never a traceback.
+
+    dsegym list
+    dsegym describe accel-resnet18
+    dsegym evaluate accel-resnet18 --design rows=32 cols=64 dataflow=os --json
+    dsegym search accel-resnet18 --agent random --budget 200 --seed 0
+    dsegym agents
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import ConfigError, DsegymError
+
+
+def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{what} '{item}' must look like key=value")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _literal(text: str) -> Any:
+    """Problem/agent keyword values from the command line: JSON numbers, booleans, lists, else text."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _emit(obj: Any, as_json: bool, text: str) -> None:
+    print(json.dumps(_jsonable(obj), indent=2) if as_json else text)
+
+
+def _make_problem(args):
+    from .registry import make
+    kwargs = {k: _literal(v) for k, v in _pairs(args.arg, "--arg").items()}
+    return make(args.problem, **kwargs)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+# --- verbs ------------------------------------------------------------------------------------------
+def cmd_list(args) -> None:
+    from .registry import registered
+    specs = registered()
+    rows = [{"id": k, "description": s.description, "tags": list(s.tags)} for k, s in sorted(specs.items())
+            if args.tag is None or args.tag in s.tags]
+    width = max((len(r["id"]) for r in rows), default=2)
+    text = "\n".join(f"{r['id']:<{width}}  {r['description']}" for r in rows)
+    _emit(rows, args.json, text)
+
+
+def cmd_describe(args) -> None:
+    problem = _make_problem(args)
+    d = problem.describe()
+    if args.json:
+        _emit(d, True, "")
+        return
+    lines = [f"{d['id']}: {d['description']}", f"workload: {d['workload']}",
+             f"space size: {d['space_size']:,}" if isinstance(d["space_size"], int) else
+             f"space size: {d['space_size']}"]
+    if d["valid_designs"] is not None and d["valid_designs"] != d["space_size"]:
+        v = d["valid_designs"]
+        lines.append(f"valid designs (honouring constraints): {v:,}" if isinstance(v, int) else f"valid: {v}")
+    lines.append("parameters:")
+    w = max(len(p["name"]) for p in d["parameters"])
+    for p in d["parameters"]:
+        lines.append(f"  {p['name']:<{w}}  [{p['group']}] {p['kind']}: {p['allowed']} (default {p['default']})")
+    if d["constraints"]:
+        lines.append("constraints:")
+        lines += [f"  {c['name']}: {c['description']}" for c in d["constraints"]]
+    lines.append("objectives:")
+    for o in d["objectives"]:
+        extra = "".join(f", {k} {o[k]}" for k in ("target", "limit") if o[k] is not None)
+        role = "minimise" if o["direction"] == "min" else "maximise"
+        if not o["optimise"]:
+            role = "constraint on"
+        lines.append(f"  {role} {o['metric']} [{o['unit']}]{extra}")
+    print("\n".join(lines))
+
+
+def cmd_evaluate(args) -> None:
+    problem = _make_problem(args)
+    design = problem.space.parse(_pairs(args.design, "--design"))
+    metrics = problem.evaluate_one(design)
+    if args.json:
+        _emit({"problem": problem.id, "design": design, "metrics": metrics}, True, "")
+        return
+    lines = ["design:"] + [f"  {k} = {v}" for k, v in design.items()] + ["metrics:"]
+    lines += [f"  {k} = {_fmt(v)}" + (f" [{problem.unit(k)}]" if problem.unit(k) else "") for k, v in metrics.items()]
+    print("\n".join(lines))
+
+
+def cmd_search(args) -> None:
+    from .agents import make as make_agent
+    from .agents import run_search
+    problem = _make_problem(args)
+    hparams = {k: _literal(v) for k, v in _pairs(args.hp, "--hp").items()}
+    agent = make_agent(args.agent, problem, seed=args.seed, **hparams)
+    history = run_search(agent, budget=args.budget, batch_size=args.batch_size, progress=not args.json)
+    design, metrics = agent.best()
+    result = {"problem": problem.id, "agent": args.agent, "seed": args.seed, "budget": args.budget,
+              "best_design": design, "best_metrics": metrics, "best_score": float(history["score"].min())}
+    if args.out:
+        from .plots import save_search_outputs
+        result["outputs"] = save_search_outputs(history, problem, args.out, title=f"{args.agent} on {problem.id}")
+    if args.json:
+        _emit(result, True, "")
+        return
+    lines = [f"{args.agent} search on {problem.id}: {args.budget} designs, seed {args.seed}", "best design:"]
+    lines += [f"  {k} = {v}" for k, v in design.items()]
+    lines.append("its metrics:")
+    lines += [f"  {k} = {_fmt(v)}" + (f" [{problem.unit(k)}]" if problem.unit(k) else "") for k, v in metrics.items()]
+    for kind, path in result.get("outputs", {}).items():
+        lines.append(f"{kind}: {path}")
+    print("\n".join(lines))
+
+
+def cmd_agents(args) -> None:
+    from .agents import agent_info, list_agents
+    infos = [agent_info(n) for n in list_agents()]
+    width = max(len(i["name"]) for i in infos)
+    text = "\n".join(f"{i['name']:<{width}}  {i['family']:<12} "
+                     f"{'Pareto set' if i['multi_objective'] else 'scalarised':<10}  {i['description']}"
+                     for i in infos)
+    _emit(infos, args.json, text)
+
+
+# --- parser -----------------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit code 2, as argparse does, but without the usage dump
+        self.exit(2, f"dsegym: error: {message} (see 'dsegym {self.prog.split()[-1]} --help')\n"
+                  if " " in self.prog else f"dsegym: error: {message} (see 'dsegym --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dsegym", description="Hardware design-space exploration gym.")
+    sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    def add(name, fn, help_, problem=False):
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(fn=fn)
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
+        if problem:
+            p.add_argument("problem", help="problem id (see 'dsegym list')")
+            p.add_argument("--arg", "-a", nargs="+", metavar="KEY=VALUE",
+                           help="problem options, e.g. fidelity=scalesim or topology=net.csv")
+        return p
+
+    p = add("list", cmd_list, "list registered problems")
+    p.add_argument("--tag", help="only problems with this tag (e.g. accelerator, dram, toy)")
+    add("describe", cmd_describe, "show a problem's parameters, space size, objectives and units", problem=True)
+    p = add("evaluate", cmd_evaluate, "simulate one design and print its metrics", problem=True)
+    p.add_argument("--design", "-d", nargs="*", metavar="KEY=VALUE", default=[],
+                   help="parameter values; missing ones take their defaults")
+    p = add("search", cmd_search, "run one agent on one problem for a budget of evaluations", problem=True)
+    p.add_argument("--agent", default="random", help="agent name (see 'dsegym agents')")
+    p.add_argument("--budget", type=int, default=200, help="simulator evaluations")
+    p.add_argument("--batch-size", type=int, default=10, help="designs asked and evaluated together")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hp", nargs="+", metavar="KEY=VALUE", help="agent hyperparameters")
+    p.add_argument("--out", help="folder for history.parquet, history.csv and convergence.png")
+    add("agents", cmd_agents, "list search agents, their family and whether they return a Pareto set")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.fn(args)
+    except DsegymError as exc:
+        print(f"dsegym: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"dsegym: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
