@@ -137,6 +137,8 @@ def make(problem_id: str, **kwargs: Any):
             raise ConfigError(f"problem '{problem_id}': {exc}") from None
         raise
     problem.id = problem_id  # one factory may serve several ids; the registered id is the name
+    # The id alone does not say which options built the problem: keep them for provenance.
+    problem.info = {**problem.info, "make_kwargs": {**s.kwargs, **kwargs}}
     return problem
 
 

@@ -1,0 +1,29 @@
+"""DRAM memory-controller family: DRAMSys' ten controller knobs over DDR3/DDR4/LPDDR4 traces.
+
+Importing this package is cheap; numba and the model load on first use of an attribute.
+
+>>> from dsegym.envs import dram
+>>> sorted(dram.DEVICES)
+['DDR3-1600', 'DDR4-2400', 'LPDDR4-3200']
+>>> dram.simulate([{"PagePolicy": "Closed"}], trace="stream", n=256)["row_hit_rate"].item()
+0.0
+"""
+import importlib
+
+_EXPORTS = {
+    "DEVICES": "devices", "DramDevice": "devices", "get_device": "devices",
+    "command_energies_nj": "power", "background_power_w": "power",
+    "make_trace": "traces", "load_trace": "traces", "load_stl": "traces", "load_ramulator": "traces",
+    "save_stl": "traces", "save_ramulator": "traces", "as_trace": "traces", "trace_hash": "traces",
+    "GENERATORS": "traces",
+    "DramModel": "model", "simulate": "model", "decode": "model", "METRICS": "model", "clear_cache": "model",
+    "make_space": "space", "KNOBS": "space", "DEFAULT": "space",
+    "make_dram_problem": "problems",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
