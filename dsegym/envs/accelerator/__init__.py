@@ -1,0 +1,33 @@
+"""A systolic DNN-accelerator simulator family: SCALE-Sim-exact compute, a physical memory/energy
+model, a workload zoo and one search problem per workload.
+
+>>> from dsegym.envs.accelerator import simulate, WORKLOADS
+>>> r = simulate({"rows": 16, "cols": 16}, WORKLOADS["resnet18"])
+>>> len(r), bool((r["utilization"] <= 1).all())
+(21, True)
+
+Names are imported on first use, so ``import dsegym`` (which reads only ``registration``) stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "simulate": "simulator", "simulate_arrays": "simulator", "FIDELITIES": "simulator",
+    "Conv": "layers", "Gemm": "layers", "load_topology_csv": "layers", "layer_table": "layers",
+    "WORKLOADS": "workloads", "make_space": "space", "SPACE": "space",
+    "make_accel_problem": "problems",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,121 @@
+"""Vectorised checking of the designs ``simulate`` receives.
+
+The layer-level API is more lenient than the search space: array rows and columns must lie in the
+space's range and categoricals must be known, but buffer sizes, bandwidth and clock may be any finite
+positive number (off the search grid), bit widths any integer 1..32 and the node any size in 7..45 nm.
+The SRAM budget constraint belongs to the search problem, not to the simulator. Categoricals come
+back as int8 codes in the order of ``space.DATAFLOWS`` and ``constants.DRAM_TYPES``.
+
+>>> cols, n = design_columns([{"rows": 8, "cols": 4, "dataflow": "os"}])
+>>> n, cols["rows"].tolist(), cols["dataflow"].tolist(), cols["act_bits"].tolist()
+(1, [8.0], [1], [8.0])
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ...errors import InvalidDesignError
+from .constants import DRAM_TYPES
+from .space import DATAFLOWS, SPACE
+
+_CATEGORIES = {"dataflow": DATAFLOWS, "dram_type": DRAM_TYPES}
+_INT_RANGES = {"rows": (SPACE["rows"].low, SPACE["rows"].high), "cols": (SPACE["cols"].low, SPACE["cols"].high),
+               "weight_bits": (1, 32), "act_bits": (1, 32)}
+_REAL_RANGES = {"tech_nm": (7.0, 45.0)}
+DEFAULTS = SPACE.default()
+NAMES = tuple(SPACE.names)
+
+
+def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
+    if isinstance(designs, Mapping):
+        designs = [designs]
+    if hasattr(designs, "columns") and hasattr(designs, "to_numpy"):
+        n = len(designs)
+        present = list(designs.columns)
+        # categoricals stay Series (factorize reads Arrow strings without converting them)
+        get = lambda name: designs[name] if name in _CATEGORIES else designs[name].to_numpy()  # noqa: E731
+    else:
+        designs = list(designs)
+        n = len(designs)
+        for i, d in enumerate(designs):
+            if not isinstance(d, Mapping):
+                raise InvalidDesignError(f"design {i} is a {type(d).__name__}, expected a dict of parameters")
+        present = list(dict.fromkeys(k for d in designs for k in d))
+        get = lambda name: np.array([d.get(name, DEFAULTS[name]) for d in designs],  # noqa: E731
+                                    dtype=object if name in _CATEGORIES else None)
+    unknown = [c for c in present if c not in DEFAULTS]
+    if unknown:
+        raise InvalidDesignError(f"unknown parameter '{unknown[0]}'; allowed: {', '.join(NAMES)}")
+    cols = {}
+    for name in NAMES:
+        if name in present:
+            cols[name] = get(name)
+        else:
+            cols[name] = np.full(n, DEFAULTS[name], dtype=object if name in _CATEGORIES else np.float64)
+    return cols, n
+
+
+def _fail(name: str, values: np.ndarray, bad: np.ndarray, allowed: str):
+    i = int(np.flatnonzero(bad)[0])
+    value = values[i]
+    value = value.item() if isinstance(value, np.generic) else value
+    raise InvalidDesignError(f"invalid value {value!r} for parameter '{name}' in design {i}: allowed {allowed}")
+
+
+def _numeric(name: str, raw: np.ndarray) -> np.ndarray:
+    if raw.dtype.kind in "iuf":
+        arr = raw.astype(np.float64, copy=False)
+    else:
+        arr = np.full(len(raw), np.nan)
+        for i, v in enumerate(raw):  # object column: only here do we pay a Python loop
+            if not isinstance(v, (bool, np.bool_)):
+                try:
+                    arr[i] = float(v)
+                except (TypeError, ValueError):
+                    pass
+    return arr
+
+
+def _codes(name: str, col, allowed: tuple) -> np.ndarray:
+    """int8 codes of a categorical column (hash-based: fast for object, Arrow and categorical columns)."""
+    import pandas as pd
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    lookup = np.array([allowed.index(u) if isinstance(u, str) and u in allowed else -1 for u in uniques] + [-1],
+                      dtype=np.int8)
+    out = lookup[codes]  # code -1 (missing value) picks the trailing -1
+    if (out < 0).any():
+        _fail(name, np.asarray(col, dtype=object), out < 0, "one of " + ", ".join(allowed))
+    return out
+
+
+def design_columns(designs) -> tuple[dict[str, np.ndarray], int]:
+    """Checked float64 columns (categoricals as int codes) of a DataFrame, list of dicts or one dict."""
+    raw, n = _raw_columns(designs)
+    out: dict[str, np.ndarray] = {}
+    for name in NAMES:
+        col = raw[name]
+        if name in _CATEGORIES:
+            out[name] = _codes(name, col, _CATEGORIES[name])
+            continue
+        arr = _numeric(name, col)
+        # NaN fails every comparison, so range checks need no separate isfinite
+        with np.errstate(invalid="ignore"):
+            if name in _INT_RANGES:
+                lo, hi = _INT_RANGES[name]
+                ok = (arr >= lo) & (arr <= hi)
+                if col.dtype.kind not in "iu":
+                    ok &= arr == np.floor(arr)
+                allowed = f"integers {lo}..{hi}"
+            elif name in _REAL_RANGES:
+                lo, hi = _REAL_RANGES[name]
+                ok = (arr >= lo) & (arr <= hi)
+                allowed = f"numbers in [{lo:g}, {hi:g}]"
+            else:
+                ok = (arr > 0) & (arr < np.inf)
+                allowed = "finite numbers > 0"
+        if not ok.all():
+            _fail(name, col, ~ok, allowed)
+        out[name] = arr
+    return out, n
