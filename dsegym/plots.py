@@ -40,10 +40,13 @@ def save_search_outputs(history, problem, out_dir: str | Path, title: str = "") 
     if ncols == 2:
         ax = axes[0, 1]
         a, b = objs[0].metric, objs[1].metric
-        front = problem.pareto_mask(history)
+        from .problem import pareto_mask
+        # The front of these two objectives only: a 3-objective front projected on two axes zigzags.
+        front = pareto_mask(np.stack([objs[0].sign * history[a].to_numpy(float),
+                                      objs[1].sign * history[b].to_numpy(float)], axis=1))
         ax.scatter(history[a], history[b], s=8, alpha=0.4, label="evaluated")
         pf = history[front].sort_values(a)
-        ax.plot(pf[a], pf[b], "o-", color="C3", label="Pareto front")
+        ax.step(pf[a], pf[b], "o-", where="post", color="C3", label=f"Pareto front ({a} vs {b})")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(f"{a} [{objs[0].unit}]")
