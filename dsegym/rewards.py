@@ -9,6 +9,10 @@ Three rewards, chosen by name:
 - ``"constrained"``: the weighted reward minus ``penalty`` times the log-excess over ``limits``
   (metric -> bound; defaults to the objectives' own limits).
 
+Rewards and observations are relative to a reference: ``reference="default"`` simulates the space's
+default design once; ``"first"`` takes the first results seen (no simulator call, so an agent spends
+nothing outside its budget); a one-row results DataFrame is used as given.
+
 >>> import dsegym
 >>> rm = RewardModel(dsegym.make("accel-resnet18"))
 >>> float(rm.reward(rm.reference)[0])
@@ -32,7 +36,7 @@ class RewardModel:
 
     def __init__(self, problem: Problem, reward: str = "weighted", weights: Mapping[str, float] | None = None,
                  targets: Mapping[str, float] | None = None, limits: Mapping[str, float] | None = None,
-                 tolerance: float = 0.05, penalty: float = CONSTRAINT_PENALTY):
+                 tolerance: float = 0.05, penalty: float = CONSTRAINT_PENALTY, reference="default"):
         if reward not in REWARDS:
             raise ConfigError(f"unknown reward '{reward}'; allowed: {', '.join(REWARDS)}")
         self.problem, self.kind = problem, reward
@@ -54,18 +58,38 @@ class RewardModel:
             raise ConfigError("the target reward needs targets: give the objectives a target or pass "
                               f"targets={{metric: value}} for some of {', '.join(self.metrics)}")
         problem.score(_probe(self.metrics), self.weights)  # validates weights early
-        # Observations and rewards are relative to the default design: unit-free across problems.
-        self.reference = problem.evaluate([problem.space.default()])
-        self._ref_metrics = np.array([float(self.reference[m].iloc[0]) for m in self.metrics])
-        # The default design may itself break a limit; its penalty must not cancel out of the reward.
-        self._ref_score = float(self._score(self.reference, penalised=False)[0])
+        # Observations and rewards are relative to a reference design: unit-free across problems.
+        self.reference = None
+        if isinstance(reference, str):
+            if reference not in ("default", "first"):
+                raise ConfigError(f"reference must be 'default', 'first' or a results DataFrame, got {reference!r}")
+            if reference == "default":
+                self._set_reference(problem.evaluate([problem.space.default()]))
+        else:
+            self._set_reference(reference)
+
+    def _set_reference(self, results) -> None:
+        import pandas as pd
+        ref = pd.DataFrame(results).iloc[:1].reset_index(drop=True)
+        missing = [m for m in self.metrics if m not in ref.columns]
+        if missing or len(ref) == 0:
+            raise ConfigError(f"reference results need one row with the metrics {self.metrics}")
+        self.reference = ref
+        self._ref_metrics = np.array([float(ref[m].iloc[0]) for m in self.metrics])
+        # The reference may itself break a limit; its penalty must not cancel out of the reward.
+        self._ref_score = float(self._score(ref, penalised=False)[0])
+
+    def _ensure_reference(self, results) -> None:
+        if self.reference is None:
+            self._set_reference(results)
 
     @property
     def obs_size(self) -> int:
         return len(self.metrics)
 
     def observe(self, results) -> np.ndarray:
-        """(n, k) float32 in [-1, 1]: tanh of log10(metric / default design's metric)."""
+        """(n, k) float32 in [-1, 1]: tanh of log10(metric / reference design's metric)."""
+        self._ensure_reference(results)
         m = np.stack([np.asarray(results[k], dtype=np.float64) for k in self.metrics], axis=1)
         ratio = np.maximum(m, _TINY) / np.maximum(self._ref_metrics, _TINY)
         return np.tanh(np.log10(ratio)).astype(np.float32)
@@ -87,6 +111,7 @@ class RewardModel:
         return v
 
     def reward(self, results) -> np.ndarray:
+        self._ensure_reference(results)
         if self.kind == "target":
             dist = [np.abs(np.asarray(results[k], dtype=np.float64) - t) / t for k, t in self.targets.items()]
             return -np.mean(dist, axis=0)

@@ -526,9 +526,14 @@ class DesignSpace:
 
     # --- validation ---------------------------------------------------------------------------------
     def _columns(self, designs) -> tuple[dict[str, np.ndarray], int]:
-        """Raw columns (defaults filled) from a list of dicts, one dict or a DataFrame."""
+        """Raw columns (defaults filled) from a list of dicts, one dict, a DataFrame, or a mapping of
+        1-D numpy columns (as ``sample_columns`` and ``index_columns`` return)."""
         if isinstance(designs, Mapping):
-            designs = [designs]
+            if designs and all(isinstance(v, np.ndarray) and v.ndim == 1 for v in designs.values()):
+                import pandas as pd
+                designs = pd.DataFrame(dict(designs))
+            else:
+                designs = [designs]
         if hasattr(designs, "columns") and hasattr(designs, "to_numpy"):  # a DataFrame
             n = len(designs)
             unknown = [c for c in designs.columns if c not in self._by_name]

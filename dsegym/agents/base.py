@@ -113,6 +113,15 @@ class Agent:
             return h
         return h[self.problem.pareto_mask(h)].reset_index(drop=True)
 
+    def close(self) -> None:
+        """Release what the agent holds (learner threads, studies); memoryless agents hold nothing."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @classmethod
     def info(cls) -> dict[str, Any]:
         return {"name": cls.name, "family": cls.family, "multi_objective": cls.multi_objective,
