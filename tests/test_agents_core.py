@@ -3,7 +3,6 @@ Optuna agents' handling of constraints, and the Pareto sets of the multi-objecti
 from __future__ import annotations
 
 import functools
-import importlib.util
 import itertools
 
 try:  # conftest-free: single-threaded torch keeps the RL and GP agents fast and reproducible
@@ -19,7 +18,6 @@ import pytest
 
 import dsegym
 from dsegym.agents import agent_class, agent_info, list_agents, make, run_search
-from dsegym.agents.registry import _AGENTS
 from dsegym.errors import ConfigError, UnknownIdError
 from dsegym.problem import Objective, Problem, pareto_mask
 from dsegym.space import Categorical, Constraint, DesignSpace, Float, Integer, Ordinal, PowerOfTwo
@@ -29,16 +27,9 @@ from dsegym.space import Categorical, Constraint, DesignSpace, Float, Integer, O
 CLASSIC = ["grid", "ga", "aco", "sa", "tpe", "gp", "cmaes", "nsga2", "nsga3", "motpe"]
 
 
-def _require_module(name: str) -> None:
-    """Skip only while the agent's module file does not exist yet (agents written in parallel)."""
-    target = _AGENTS[name]
-    module = target.partition(":")[0] if isinstance(target, str) else None
-    if module and importlib.util.find_spec(f"dsegym.agents.{module}") is None:
-        pytest.skip(f"dsegym/agents/{module}.py does not exist yet")
-
 
 def _close(agent) -> None:
-    getattr(agent, "close", lambda: None)()
+    agent.close()
 
 
 @functools.lru_cache(maxsize=None)
@@ -79,7 +70,6 @@ def test_unknown_agent_suggests_a_name():
 
 @pytest.mark.parametrize("name", list_agents())
 def test_unknown_hyperparameter_names_the_allowed_ones(name):
-    _require_module(name)
     cls = agent_class(name)
     with pytest.raises(ConfigError) as err:
         make(name, toy("toy-accel"), seed=0, not_a_knob=3)
@@ -91,7 +81,6 @@ def test_unknown_hyperparameter_names_the_allowed_ones(name):
 
 @pytest.mark.parametrize("name", list_agents())
 def test_info_is_complete(name):
-    _require_module(name)
     info = agent_info(name)
     assert set(info) >= {"name", "family", "multi_objective", "hyperparameters", "sweep", "description"}
     assert info["name"] == name
@@ -134,7 +123,6 @@ def test_bad_hyperparameter_values_are_config_errors(name):
 # --- ask/tell contract -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list_agents())
 def test_batches_of_any_size_stay_valid(name):
-    _require_module(name)
     problem = mixed_problem()
     agent = make(name, problem, seed=5)
     try:

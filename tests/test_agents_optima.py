@@ -15,7 +15,6 @@ under 1% on toy-rastrigin at 200), and the whole module stays within a few minut
 from __future__ import annotations
 
 import functools
-import importlib.util
 
 try:  # conftest-free: single-threaded torch keeps the RL and GP agents fast and reproducible
     import torch
@@ -30,7 +29,6 @@ import pytest
 
 import dsegym
 from dsegym.agents import list_agents, make, run_search
-from dsegym.agents.registry import _AGENTS
 
 PROBLEMS = ("toy-accel", "toy-rastrigin")
 TOLERANCE = float(np.log(1.01))  # 1% on the product of metrics
@@ -59,12 +57,6 @@ SLACK: dict[str, int] = {
     "grid": 1, "ga": 1, "nsga2": 1, "nsga3": 1, "motpe": 1,
 }
 
-
-def _require_module(name: str) -> None:
-    """Skip only while the agent's module file does not exist yet (agents written in parallel)."""
-    module = _AGENTS[name].partition(":")[0] if isinstance(_AGENTS[name], str) else None
-    if module and importlib.util.find_spec(f"dsegym.agents.{module}") is None:
-        pytest.skip(f"dsegym/agents/{module}.py does not exist yet")
 
 
 def settings(name: str, problem_id: str) -> tuple[int, int]:
@@ -113,7 +105,6 @@ def test_known_optima():
 @pytest.mark.parametrize("problem_id", PROBLEMS)
 @pytest.mark.parametrize("name", list_agents())
 def test_agent_reaches_optimum(name, problem_id):
-    _require_module(name)
     budget, n_seeds = settings(name, problem_id)
     p = problem(problem_id)
     histories = [run(name, problem_id, seed, budget) for seed in range(n_seeds)]

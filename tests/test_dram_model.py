@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dsegym.envs.dram import controller as K
 from dsegym.envs.dram import traces as T
 from dsegym.envs.dram.devices import DEVICES, get_device
 from dsegym.envs.dram.model import DETAILS, METRICS, DramModel, config_matrix, decode, simulate

@@ -34,7 +34,6 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 
