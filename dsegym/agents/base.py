@@ -103,7 +103,8 @@ class Agent:
         scores = np.concatenate(self._scores)
         i = int(np.argmin(scores))
         results = self.history().iloc[i]
-        metrics = {k: results[k] for k in self._results[0].columns}
+        metrics = {k: (results[k].item() if hasattr(results[k], "item") else results[k])
+                   for k in self._results[0].columns}
         return self._designs[i], metrics
 
     def pareto(self):
