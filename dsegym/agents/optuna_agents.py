@@ -381,7 +381,7 @@ class NSGAIII(OptunaAgent):
             dividing_parameter=int(hp["dividing_parameter"]))
 
 
-class MOTPE(OptunaAgent):
+class MOTPE(TPE):
     """Multi-objective TPE (Ozaki et al. 2020): TPESampler with one direction per objective."""
 
     name = "motpe"
@@ -391,11 +391,4 @@ class MOTPE(OptunaAgent):
     # Multivariate by default: independent MOTPE re-proposed known designs about six times as often on
     # toy-accel (942 sampler calls for 150 evaluations against 233) and ran ten times slower for the
     # same Pareto-front coverage.
-    hyperparameters = {"n_startup_trials": 10, "multivariate": True, "n_ei_candidates": 24}
-    sweep = {"n_startup_trials": [5, 20], "multivariate": [False, True]}
-
-    def _make_sampler(self, optuna, seed):
-        hp = self.hp
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=int(hp["n_startup_trials"]),
-                                          multivariate=bool(hp["multivariate"]),
-                                          n_ei_candidates=int(hp["n_ei_candidates"]), constant_liar=True)
+    hyperparameters = {**TPE.hyperparameters, "multivariate": True}
