@@ -70,3 +70,20 @@ def test_search_writes_history_and_plot(tmp_path, capsys):
     assert len(h) == 30 and h["score"].min() == pytest.approx(res["best_score"])
     code2, out2, _ = run(["search", "toy-accel", "--budget", "30", "--seed", "1", "--json"], capsys)
     assert json.loads(out2)["best_design"] == res["best_design"]
+
+
+def test_malformed_topology_and_trace_files_exit_2_naming_the_line(tmp_path, capsys):
+    header = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+    topo = tmp_path / "net.csv"
+    topo.write_text(header + "conv1, 224, 224, 7, 7, 3, 64, 2,\nconv2, 56, x, 3, 3, 64, 64, 1,\n")
+    code, _, err = run(["evaluate", "accel-resnet18", "-a", f"topology={topo}"], capsys)
+    assert code == 2 and "net.csv:3" in err and "'x'" in err
+    trace = tmp_path / "t.stl"
+    trace.write_text("0: read 0x100\n1: reed 0x200\n")
+    code, _, err = run(["evaluate", "dram", "-a", f"trace={trace}"], capsys)
+    assert code == 2 and "t.stl:2" in err and "read|write" in err
+    code, _, err = run(["evaluate", "dram", "-a", "memory=DDR5"], capsys)
+    assert code == 2 and "known: DDR3-1600, DDR4-2400, LPDDR4-3200" in err
+    topo.write_text(header + "conv1, 224, 224, 7, 7, 3, 64, 2,\n")
+    code, out, _ = run(["evaluate", "accel-resnet18", "-a", f"topology={topo}", "fidelity=scalesim", "--json"], capsys)
+    assert code == 0 and json.loads(out)["metrics"]["latency_cycles"] > 0
