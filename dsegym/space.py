@@ -564,6 +564,21 @@ class DesignSpace:
             self._check_constraints(cols, what)
         return cols
 
+    def constraint_mask(self, cols: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Which designs, given as typed value columns, honour every constraint."""
+        n = len(next(iter(cols.values()))) if cols else 0
+        ok = np.ones(n, dtype=bool)
+        for c in self.constraints:
+            ok &= c(cols)
+        return ok
+
+    def valid_index_mask(self, idx: np.ndarray) -> np.ndarray:
+        """Which rows of an (n, d) index matrix honour every constraint (indices must be in range)."""
+        idx = np.atleast_2d(idx)
+        if not self.constraints:
+            return np.ones(len(idx), dtype=bool)
+        return self.constraint_mask(self.index_columns(idx))
+
     def _check_constraints(self, cols: Mapping[str, np.ndarray], what: str) -> None:
         for c in self.constraints:
             ok = c(cols)
@@ -584,9 +599,7 @@ class DesignSpace:
             ok &= good
             safe = np.where(good, arr, np.asarray([p.default], dtype=arr.dtype)) if n else arr
             cols[p.name] = p.value_at(p.index_of(safe)) if p.kind != "float" else safe.astype(float)
-        for c in self.constraints:
-            ok &= c(cols)
-        return ok
+        return ok & self.constraint_mask(cols)
 
     def validate(self, design: Mapping[str, Any], what: str = "the design") -> Design:
         """One design, checked and normalised (defaults filled, values typed)."""
@@ -620,9 +633,7 @@ class DesignSpace:
         while have < n:
             batch = max(2 * (n - have), 64)
             cols = {p.name: p.from_unit(rng.random(batch)) for p in self.params}
-            ok = np.ones(batch, dtype=bool)
-            for c in self.constraints:
-                ok &= c(cols)
+            ok = self.constraint_mask(cols)
             drawn += batch
             parts.append({k: v[ok] for k, v in cols.items()})
             have += int(ok.sum())
@@ -662,20 +673,14 @@ class DesignSpace:
             ids = np.arange(start, min(sub, start + 1_000_000), dtype=np.int64)
             cols = self._decode_ids(ids, involved)
             full = {name: cols.get(name, np.full(len(ids), defaults[name], dtype=object)) for name in self.names}
-            ok = np.ones(len(ids), dtype=bool)
-            for c in self.constraints:
-                ok &= c(full)
-            count += int(ok.sum())
+            count += int(self.constraint_mask(full).sum())
         return count * rest
 
     def valid_fraction(self, n: int = 100_000, seed: int = 0) -> float:
         """Fraction of uniformly drawn grid designs that honour the constraints (an estimate)."""
         rng = np.random.default_rng(seed)
         cols = {p.name: p.value_at(rng.integers(0, p.cardinality, n)) for p in self.params}
-        ok = np.ones(n, dtype=bool)
-        for c in self.constraints:
-            ok &= c(cols)
-        return float(ok.mean())
+        return float(self.constraint_mask(cols).mean())
 
     def enumerate(self, chunk: int = 100_000) -> Iterator[Design]:
         """Every valid grid design (Float parameters at their bins), in index order. For small spaces."""
@@ -683,9 +688,7 @@ class DesignSpace:
         for start in range(0, total, chunk):
             ids = np.arange(start, min(total, start + chunk), dtype=np.int64)
             cols = self._decode_ids(ids, self.params)
-            ok = np.ones(len(ids), dtype=bool)
-            for c in self.constraints:
-                ok &= c(cols)
+            ok = self.constraint_mask(cols)
             yield from self._rows({k: v[ok] for k, v in cols.items()}, int(ok.sum()))
 
     def neighbors(self, design: Mapping[str, Any]) -> list[Design]:

@@ -188,3 +188,12 @@ def test_optuna_distributions_drive_a_real_study():
         assert space.to_optuna(d) == trial.params
         study.tell(trial, d["rows"])
     assert len(seen) > 10
+
+
+def test_valid_index_mask_matches_the_constraint_on_every_grid_row():
+    space = small_space()
+    idx = np.random.default_rng(5).integers(0, space.nvec, size=(2000, len(space)))
+    designs = space.from_index_batch(idx, check_constraints=False)
+    expected = [d["rows"] * d["bits"] <= 512 for d in designs]
+    assert space.valid_index_mask(idx).tolist() == expected
+    assert 0 < sum(expected) < len(expected)

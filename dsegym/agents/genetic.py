@@ -131,14 +131,7 @@ class IndexAgent(Agent):
 
     def _valid_idx(self, idx: np.ndarray) -> np.ndarray:
         """Which rows of an (n, d) index matrix honour every constraint."""
-        idx = np.atleast_2d(idx)
-        if not self.space.constraints:
-            return np.ones(len(idx), bool)
-        cols = self.space.index_columns(idx)
-        ok = np.ones(len(idx), bool)
-        for c in self.space.constraints:
-            ok &= c(cols)
-        return ok
+        return self.space.valid_index_mask(idx)
 
     def _decode(self, idx: np.ndarray) -> list[dict[str, Any]]:
         return self.space.from_index_batch(np.atleast_2d(idx), check_constraints=False)

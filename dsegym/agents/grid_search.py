@@ -69,13 +69,7 @@ class GridSearch(Agent):
         return np.stack(np.unravel_index(ids, tuple(int(k) for k in self._nvec)), axis=1).astype(np.int64)
 
     def _valid_ids(self, ids: np.ndarray) -> np.ndarray:
-        ok = np.ones(len(ids), dtype=bool)
-        if not self.space.constraints:
-            return ok
-        cols = self.space.index_columns(self._index_rows(ids))
-        for c in self.space.constraints:
-            ok &= c(cols)
-        return ok
+        return self.space.valid_index_mask(self._index_rows(ids))
 
     @property
     def n_valid(self) -> int:

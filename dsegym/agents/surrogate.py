@@ -282,7 +282,6 @@ class SurrogateSearch(Agent):
     def _candidates(self, scores: np.ndarray) -> tuple[dict[str, np.ndarray], list[tuple]]:
         """Candidate columns (random pool, neighbours and mutations of the best), deduplicated and
         without evaluated designs, plus each candidate's key (its values in space order)."""
-        import pandas as pd
         space = self.space
         parts = [space.sample_columns(int(self.hp["n_candidates"]), self.rng)]
         order = np.argsort(scores, kind="stable")[: int(self.hp["top_k"])]
@@ -304,7 +303,7 @@ class SurrogateSearch(Agent):
                 keep = self.rng.random(m) < 0.5 if second else np.ones(m, dtype=bool)
                 base[rows, j] = np.where(keep, new, base[rows, j])
             muts = space.index_columns(base)
-            ok = (space.valid_mask(pd.DataFrame(muts)) if space.constraints else np.ones(m, dtype=bool))
+            ok = space.constraint_mask(muts)  # mutated indices stay in range; only constraints can fail
             parts.append({k: v[ok] for k, v in muts.items()})
         lists = {k: [x for part in parts for x in part[k].tolist()] for k in space.names}
         keys = list(zip(*(lists[k] for k in space.names)))
