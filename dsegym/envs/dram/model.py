@@ -204,8 +204,8 @@ class DramModel:
         # issue times in DRAM cycles (ceil: a request cannot be seen before it is issued)
         ratio = dev.clk_mhz / self.trace_clk_mhz
         dram_cycles = np.ceil(cycles.astype(np.float64) * ratio - 1e-9)
-        if dram_cycles.max() >= float(K.MAX_CYCLE):
-            i = int(np.argmax(dram_cycles >= float(K.MAX_CYCLE)))
+        if dram_cycles.max() > float(K.MAX_CYCLE):
+            i = int(np.argmax(dram_cycles > float(K.MAX_CYCLE)))
             raise ConfigError(f"request {i} issues at trace cycle {int(cycles[i])}, beyond the 2**62 {dev.name} "
                               f"cycles the model covers at trace_clk_mhz={self.trace_clk_mhz:g}")
         arr = dram_cycles.astype(np.int64)
