@@ -23,7 +23,7 @@ def test_controller_cost_counts_bits_from_the_configuration():
     assert base["buffer"][0] == 16 * (24 + 2 + 7) + 8 * 512
     assert controller_bits(_cfg(SchedulerBuffer="Bankwise"), DDR3)["buffer"][0] == 64 * (24 + 2 + 7) + 64 * 512
     assert controller_bits(_cfg(PagePolicy="Closed"), DDR3)["open_rows"][0] == 0
-    area = lambda **k: controller_cost(_cfg(**k), DDR3)[0][0]  # noqa: E731
+    area = lambda **k: controller_cost(_cfg(**k), DDR3)[0][0]
     sizes = [area(RequestBufferSize=s) for s in (1, 2, 4, 8, 16, 32, 64, 128)]
     assert sizes == sorted(sizes) and sizes[-1] > 10 * sizes[0]
     assert area(Scheduler="Fifo") < area(Scheduler="FrFcfs") < area(Scheduler="FrFcfsGrp")

@@ -12,7 +12,14 @@ import pytest
 
 from dsegym.envs.dram import traces as T
 from dsegym.envs.dram.devices import DEVICES, get_device
-from dsegym.envs.dram.model import DETAILS, METRICS, DramModel, config_matrix, decode, simulate
+from dsegym.envs.dram.model import (
+    DETAILS,
+    METRICS,
+    DramModel,
+    config_matrix,
+    decode,
+    simulate,
+)
 from dsegym.envs.dram.power import background_power_w, command_energies_nj
 from dsegym.envs.dram.space import DEFAULT, make_space
 
@@ -329,6 +336,7 @@ def test_model_options_are_checked(kwargs, match):
 
 def test_cache_is_keyed_by_device_spec_and_bounded():
     import dataclasses
+
     from dsegym.envs.dram.model import ResultCache
     tr = T.make_trace("random", n=500)
     slow = dataclasses.replace(DDR3, t={**DDR3.t, "RCD": 20})  # same name, different timings

@@ -6,7 +6,12 @@ import pytest
 import dsegym
 from dsegym.envs.dram import traces as T
 from dsegym.envs.dram.space import DEFAULT, NAMES
-from dsegym.errors import ConfigError, InvalidDesignError, TraceFormatError, UnknownIdError
+from dsegym.errors import (
+    ConfigError,
+    InvalidDesignError,
+    TraceFormatError,
+    UnknownIdError,
+)
 
 
 def test_builtin_problems_are_registered():

@@ -18,7 +18,8 @@ _EXPORTS = {
     "GENERATORS": "traces",
     "DramModel": "model", "simulate": "model", "decode": "model", "METRICS": "model", "clear_cache": "model",
     "make_space": "space", "KNOBS": "space", "DEFAULT": "space",
-    "make_dram_problem": "problems",
+    "make_dram_problem": "problems", "make_archgym_problem": "problems", "TraceWarning": "traces",
+    "controller_cost": "cost", "SEARCHED": "space", "FIXED": "space",
 }
 __all__ = sorted(_EXPORTS)
 

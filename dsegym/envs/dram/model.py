@@ -146,7 +146,7 @@ def decode(address: np.ndarray, dev: DramDevice) -> tuple[np.ndarray, np.ndarray
     """
     a = (np.asarray(address).astype(np.uint64) % np.uint64(dev.capacity_bytes)).astype(np.int64)
     f = dev.address_bits
-    field = lambda name: (a >> f[name][0]) & ((1 << f[name][1]) - 1)  # noqa: E731
+    field = lambda name: (a >> f[name][0]) & ((1 << f[name][1]) - 1)
     return field("bank"), field("row"), field("column")
 
 
