@@ -44,6 +44,18 @@ def test_archgym_family_passes_the_dramsys_stream_open_anchor():
     assert out["row_hit_rate"] == pytest.approx(127 / 128, abs=1e-3)
 
 
+def test_archgym_family_matches_dramsys_logged_by_archgym():
+    # Open-adaptive and Closed page, refresh on and off, three schedulers: DRAMSys via ArchGym's log
+    import pandas as pd
+    from pathlib import Path
+    ref = pd.read_csv(Path(__file__).parent / "fixtures" / "dram_archgym_dramsys.csv", comment="#")
+    p = dsegym.make("archgym-dram-stream")
+    out = p.evaluate(ref[p.space.names])
+    for metric in ("energy_uj", "avg_power_w", "total_time_us"):
+        err = (out[metric] / ref[metric] - 1).abs()
+        assert err.max() < 0.01, (metric, err.round(4).tolist())
+
+
 def _at_least_as_good_share(problem, designs=60, seed=0):
     """{(knob, value): share of random designs that setting leaves at least as good on every objective}."""
     space = problem.space
