@@ -375,17 +375,27 @@ def save_stl(trace: pd.DataFrame, path: str) -> None:
     kind = np.where(trace["is_write"].to_numpy(), "write", "read")
     lines = [f"{c}:\t{k}\t0x{a:x}\n" for c, k, a in zip(trace["cycle"].tolist(), kind.tolist(),
                                                        trace["address"].tolist())]
-    with open(path, "w") as fh:
-        fh.write("# dsegym trace: cycle: read|write 0xADDRESS\n")
-        fh.writelines(lines)
+    _write_atomic(path, ["# dsegym trace: cycle: read|write 0xADDRESS\n"] + lines)
 
 
 def save_ramulator(trace: pd.DataFrame, path: str) -> None:
     """Write a trace in Ramulator's DRAM-trace form (``0xADDR R|W``; issue cycles are not kept)."""
     trace = as_trace(trace)
     kind = np.where(trace["is_write"].to_numpy(), "W", "R")
-    with open(path, "w") as fh:
-        fh.writelines(f"0x{a:x} {k}\n" for a, k in zip(trace["address"].tolist(), kind.tolist()))
+    _write_atomic(path, [f"0x{a:x} {k}\n" for a, k in zip(trace["address"].tolist(), kind.tolist())])
+
+
+def _write_atomic(path, lines) -> None:
+    """Write to a temporary file beside ``path``, then rename it over ``path``."""
+    path = os.fspath(path)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w") as fh:
+            fh.writelines(lines)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 # --- normalising and hashing ------------------------------------------------------------------------
