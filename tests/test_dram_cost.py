@@ -46,8 +46,9 @@ def test_archgym_family_passes_the_dramsys_stream_open_anchor():
 
 def test_archgym_family_matches_dramsys_logged_by_archgym():
     # Open-adaptive and Closed page, refresh on and off, three schedulers: DRAMSys via ArchGym's log
-    import pandas as pd
     from pathlib import Path
+
+    import pandas as pd
     ref = pd.read_csv(Path(__file__).parent / "fixtures" / "dram_archgym_dramsys.csv", comment="#")
     p = dsegym.make("archgym-dram-stream")
     out = p.evaluate(ref[p.space.names])

@@ -21,7 +21,7 @@ _EXPORTS = {
     "make_dram_problem": "problems", "make_archgym_problem": "problems", "TraceWarning": "traces",
     "controller_cost": "cost", "SEARCHED": "space", "FIXED": "space",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = list(sorted(_EXPORTS))
 
 
 def __getattr__(name):
