@@ -21,7 +21,7 @@ _EXPORTS = {
     "make_dram_problem": "problems", "make_archgym_problem": "problems", "TraceWarning": "traces",
     "controller_cost": "cost", "SEARCHED": "space", "FIXED": "space",
 }
-__all__ = list(sorted(_EXPORTS))
+__all__ = [name for name in sorted(_EXPORTS)]  # a list comprehension, as ruff PLE0605 wants
 
 
 def __getattr__(name):
