@@ -33,6 +33,12 @@ def test_archgym_traces():
     assert 0.25 < T.rw_mix(10_000, 0.3)["is_write"].mean() < 0.35
 
 
+def test_generator_options_are_checked():
+    for kw in ({"n": -5}, {"n": 2.5}, {"seed": -1}, {"stride_bytes": 64}):
+        with pytest.raises(ConfigError):
+            T.make_trace("stream", **kw)
+
+
 def test_unknown_trace_name_lists_generators():
     with pytest.raises(UnknownIdError, match="stream"):
         T.make_trace("strem")

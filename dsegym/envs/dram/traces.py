@@ -146,7 +146,15 @@ def make_trace(name: str, n: int = 10_000, **kw) -> pd.DataFrame:
     """A generated trace by name: stream, random, strided, rwmix, mixed, cloud1 or cloud2."""
     if name not in GENERATORS:
         raise UnknownIdError("trace", name, GENERATORS)
-    return GENERATORS[name](n=n, **kw)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"n (requests) must be a whole number of at least 1; got {n!r}")
+    seed = kw.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ConfigError(f"seed must be a non-negative whole number; got {seed!r}")
+    try:
+        return GENERATORS[name](n=int(n), **kw)
+    except TypeError as exc:
+        raise ConfigError(f"trace generator {name!r}: {exc}") from None
 
 
 # --- loaders ----------------------------------------------------------------------------------------
