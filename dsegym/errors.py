@@ -58,5 +58,9 @@ class TopologyFormatError(DsegymError):
     """A layer topology (SCALE-Sim CSV, layer list) that cannot be parsed."""
 
 
+class SimulationError(DsegymError):
+    """A simulator that returned non-finite or missing objective metrics (usually from bad problem options)."""
+
+
 class DatasetError(DsegymError):
     """A malformed trial dataset or model file."""

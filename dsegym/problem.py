@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, InvalidDesignError
+from .errors import ConfigError, InvalidDesignError, SimulationError
 from .space import DesignSpace
 from .units import unit_of
 
@@ -110,7 +110,9 @@ class Problem:
     def evaluate(self, designs):
         """Metrics of a batch of designs (list of dicts, one dict or DataFrame), one row per design.
 
-        Missing parameters take their defaults; invalid values and violated constraints raise.
+        Missing parameters take their defaults; invalid values raise InvalidDesignError, violated
+        constraints ConstraintViolation. A simulator that returns the wrong number of rows, misses an
+        objective metric or returns a non-finite one raises SimulationError naming the design.
         """
         import pandas as pd
         frame = self.space.to_frame(designs)
@@ -120,10 +122,18 @@ class Problem:
         if not isinstance(out, pd.DataFrame):
             out = pd.DataFrame(out)
         if len(out) != len(frame):
-            raise RuntimeError(f"simulator of '{self.id}' returned {len(out)} rows for {len(frame)} designs")
-        missing = [o.metric for o in self.objectives if o.metric not in out.columns]
+            raise SimulationError(f"simulator of '{self.id}' returned {len(out)} rows for {len(frame)} designs")
+        metrics = [o.metric for o in self.objectives]
+        missing = [m for m in metrics if m not in out.columns]
         if missing:
-            raise RuntimeError(f"simulator of '{self.id}' did not return objective metrics {missing}")
+            raise SimulationError(f"simulator of '{self.id}' did not return objective metrics {missing}")
+        values = out[metrics].to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            design = ", ".join(f"{k}={v!r}" for k, v in frame.iloc[int(i)].items())
+            raise SimulationError(f"problem '{self.id}' gave a non-finite {metrics[j]} ({values[i, j]}) for "
+                                  f"design {i} ({design}); check the problem options")
         return out.reset_index(drop=True)
 
     def evaluate_one(self, design: Mapping[str, Any]) -> dict[str, float]:

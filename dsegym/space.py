@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -197,7 +197,7 @@ class _Choice(Parameter):
             for v in self.values:
                 if v == num:
                     return v
-            return int(num) if num.is_integer() else num
+            return int(num) if math.isfinite(num) and num.is_integer() else num
         return text
 
 
@@ -249,6 +249,8 @@ class Ordinal(_Choice):
         return IntDistribution(0, self.cardinality - 1)
 
     def from_optuna(self, value):
+        if isinstance(value, bool) or not float(value).is_integer() or not 0 <= int(value) < self.cardinality:
+            raise IndexError(value)
         return self.values[int(value)]
 
 
@@ -341,7 +343,7 @@ class Integer(Parameter):
             f = float(text)
         except ValueError:
             return text
-        return int(f) if f == int(f) else f
+        return int(f) if math.isfinite(f) and f.is_integer() else f
 
 
 class Float(Parameter):
@@ -500,6 +502,28 @@ class DesignSpace:
     def __repr__(self) -> str:
         return f"DesignSpace({len(self)} parameters, size={self.size})"
 
+    def __str__(self) -> str:
+        """Every parameter with its group, kind, allowed values and default, then the constraints.
+
+        >>> print(DesignSpace([Integer("x", 1, 4, group="g")],
+        ...                   [Constraint("odd", lambda d: d["x"] % 2 == 1, "x is odd")]))
+        DesignSpace: 1 parameters, 4 grid designs
+          [g] x: integer, integers 1..4 (default 1)
+        constraints:
+          odd: x is odd
+        """
+        size = "infinite" if self.size == math.inf else f"{self.size:,}"
+        title = f"DesignSpace{' ' + repr(self.name) if self.name else ''}: {len(self)} parameters, {size} grid designs"
+        lines = [title]
+        for group, names in self.groups.items():
+            for n in names:
+                p = self._by_name[n]
+                lines.append(f"  [{group}] {n}: {p.kind}, {p.allowed()} (default {p.default})")
+        if self.constraints:
+            lines.append("constraints:")
+            lines += [f"  {c.name}: {c.description}" for c in self.constraints]
+        return "\n".join(lines)
+
     @property
     def groups(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -543,6 +567,9 @@ class DesignSpace:
                              else np.full(n, p.default, dtype=object if p.dtype == "object" else p.dtype))
                     for p in self.params}
             return cols, n
+        if isinstance(designs, (str, bytes)) or not isinstance(designs, Iterable):
+            raise InvalidDesignError(f"designs must be a list of dicts, a dict or a DataFrame, "
+                                     f"got {type(designs).__name__}")
         designs = list(designs)
         for i, d in enumerate(designs):
             if not isinstance(d, Mapping):
@@ -618,7 +645,11 @@ class DesignSpace:
 
     # --- sampling and enumeration -------------------------------------------------------------------
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> list[Design]:
-        """``n`` designs drawn from the natural prior (log-uniform on log scales) that honour constraints."""
+        """``n`` designs drawn from the natural prior (log-uniform on log scales) that honour constraints.
+
+        ``n`` is a non-negative integer (``sample(0)`` is ``[]``); ``seed`` is None, an integer >= 0 or a
+        numpy Generator. Raises ConfigError otherwise.
+        """
         cols = self.sample_columns(n, seed)
         return self._rows(cols, n)
 
@@ -627,7 +658,13 @@ class DesignSpace:
         return pd.DataFrame(self.sample_columns(n, seed))
 
     def sample_columns(self, n: int, seed=None) -> dict[str, np.ndarray]:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        """``n`` sampled designs as typed numpy columns (see :meth:`sample`)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ConfigError(f"the number of designs to sample must be an integer >= 0, got {n!r}")
+        n = int(n)
+        rng = _generator(seed)
+        if n == 0:
+            return {p.name: np.zeros(0, dtype=p.dtype) for p in self.params}
         parts: list[dict[str, np.ndarray]] = []
         have, drawn = 0, 0
         while have < n:
@@ -779,7 +816,22 @@ class DesignSpace:
         return {p.name: p.optuna_distribution() for p in self.params}
 
     def from_optuna(self, params: Mapping[str, Any]) -> Design:
-        return self.validate({p.name: p.from_optuna(params[p.name]) for p in self.params if p.name in params})
+        """The design of Optuna parameter values (ordinals by index); raises InvalidDesignError if one is
+        out of range or unknown."""
+        if not isinstance(params, Mapping):
+            raise InvalidDesignError(f"from_optuna needs a mapping of parameter values, got {type(params).__name__}")
+        unknown = [k for k in params if k not in self._by_name]
+        if unknown:
+            raise InvalidDesignError(f"unknown parameter '{unknown[0]}'; allowed: {', '.join(self.names)}")
+        design = {}
+        for p in self.params:
+            if p.name not in params:
+                continue
+            try:
+                design[p.name] = p.from_optuna(params[p.name])
+            except (IndexError, TypeError, ValueError, OverflowError):
+                raise InvalidDesignError(f"invalid Optuna value {params[p.name]!r} for parameter '{p.name}'") from None
+        return self.validate(design)
 
     def to_optuna(self, design: Mapping[str, Any]) -> dict[str, Any]:
         """The Optuna parameter values of a design (the inverse of ``from_optuna``)."""
@@ -807,6 +859,15 @@ class DesignSpace:
         payload = json.dumps([[p.name, p.kind, p.allowed(), p.cardinality] for p in self.params]
                              + [[c.name, c.description] for c in self.constraints])
         return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
+
+def _generator(seed) -> np.random.Generator:
+    """A numpy Generator from None, an integer >= 0 or a Generator (ConfigError otherwise)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ConfigError(f"seed must be None, an integer >= 0 or a numpy Generator, got {seed!r}")
+    return np.random.default_rng(seed)
 
 
 def _as_array(raw: list) -> np.ndarray:

@@ -86,6 +86,9 @@ def test_target_reward_terminates_when_targets_are_met():
     env.reset(seed=0)
     _, r, term, _, _ = env.step(p.space.to_index(design))
     assert r == pytest.approx(0.0) and term
+    with pytest.raises(InvalidActionError, match="reset"):  # Gymnasium: a terminated episode needs reset()
+        env.step(p.space.to_index(design))
+    env.reset()
     _, r2, term2, _, _ = env.step(p.space.to_index(p.space.default()))
     assert r2 < 0 and not term2
     with pytest.raises(ConfigError, match="target reward needs targets"):

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent
+from .hparams import Choice, Int, Real
 
 _TINY = 1e-30
 # Attempts at a new (valid, not yet evaluated) design before falling back to a random unseen one.
@@ -263,6 +264,9 @@ class GeneticAlgorithm(IndexAgent):
     multi_objective = True
     description = ("genetic algorithm on the index encoding: tournament selection, uniform/one-point "
                    "crossover, typed mutation, elitism; NSGA-II ranking on multi-objective problems")
+    hparam_rules = {"population_size": Int(2), "tournament_size": Int(1), "crossover": Choice("uniform", "one_point"),
+                    "crossover_prob": Real(0, 1), "mutation_rate": Real(0, 1, optional=True), "max_step": Int(1),
+                    "elitism": Int(0), "selection": Choice("auto", "scalar", "pareto")}
     hyperparameters = {
         "population_size": 12,
         "tournament_size": 2,

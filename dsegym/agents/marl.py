@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..problem import Problem
 from .base import Agent, Design
+from .hparams import Choice, Int, MappingOf, Real
 
 
 class _ToldResults:
@@ -104,6 +104,11 @@ class MultiAgentRL(Agent):
     multi_objective = False
     description = ("multi-agent RL (Krishnan et al. 2022): one PPO learner per parameter group or parameter "
                    "on the PettingZoo ParallelDesignEnv, shared reward from told metrics")
+    hparam_rules = {"agents": Choice("group", "parameter"), "episode_length": Int(1), "n_steps": Int(1),
+                    "n_epochs": Int(1), "learning_rate": Real(0, low_open=True), "gamma": Real(0, 1),
+                    "gae_lambda": Real(0, 1), "clip_range": Real(0, 1, low_open=True), "ent_coef": Real(0),
+                    "vf_coef": Real(0), "hidden": Int(1), "reward": Choice("weighted", "target", "constrained"),
+                    "reward_kwargs": MappingOf(optional=True), "max_resample": Int(0)}
     hyperparameters = {
         "agents": "group",  # "group": one learner per parameter group; "parameter": one per parameter
         "episode_length": 16,  # designs per episode of each env copy
@@ -125,12 +130,6 @@ class MultiAgentRL(Agent):
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        if self.hp["agents"] not in ("group", "parameter"):
-            raise ConfigError(f"agents must be 'group' or 'parameter', got {self.hp['agents']!r}")
-        from .rl import check_hyperparameters
-        check_hyperparameters(self, positive=("episode_length", "n_steps", "n_epochs", "learning_rate", "hidden"),
-                              non_negative=("ent_coef", "vf_coef", "max_resample"),
-                              unit=("gamma", "gae_lambda", "clip_range"))
         import torch
         torch.set_num_threads(1)
         self._told = _ToldResults(problem)

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent
+from .hparams import Int, Real
 
 _TINY = 1e-30
 _RETRIES = 10  # proposals breaking a space constraint per asked design before a random valid one
@@ -267,6 +268,7 @@ class TPE(OptunaAgent):
     multi_objective = False
     description = "Optuna TPESampler (constant liar for batches) on the problem's score"
     hyperparameters = {"n_startup_trials": 10, "multivariate": False, "n_ei_candidates": 24}
+    hparam_rules = {"n_startup_trials": Int(0), "n_ei_candidates": Int(1)}
     sweep = {"n_startup_trials": [5, 20], "multivariate": [False, True]}
 
     def _make_sampler(self, optuna, seed):
@@ -284,6 +286,7 @@ class GaussianProcess(OptunaAgent):
     multi_objective = False
     description = "Optuna GPSampler (Gaussian-process BO with log expected improvement) on the problem's score"
     hyperparameters = {"n_startup_trials": 10}
+    hparam_rules = {"n_startup_trials": Int(0)}
     # Each proposal refits the GP: fewer re-asks after a constraint-breaking proposal.
     retries = 3
     sweep = {"n_startup_trials": [5, 20]}
@@ -314,6 +317,7 @@ class CMAES(OptunaAgent):
     # asked designs in a row had to be random fallbacks) a fresh CMA-ES study starts around a random
     # centre with a new seed and, as in IPOP-CMA-ES (Auger and Hansen 2005), twice the population. Known
     # results stay known. (Restarting on mere stagnation was tried and did worse on toy-rastrigin.)
+    hparam_rules = {"popsize": Int(2, optional=True), "n_startup_trials": Int(0)}
     hyperparameters = {"popsize": None, "lr_adapt": False, "use_separable_cma": False, "n_startup_trials": 1,
                        "restart": True}
     sweep = {"popsize": [None, 16], "lr_adapt": [False, True]}
@@ -351,6 +355,8 @@ class NSGAII(OptunaAgent):
     multi_objective = True
     known_retries = _RETRIES
     description = "Optuna NSGAIISampler on the log-costs of every optimised objective; limits as constraints"
+    hparam_rules = {"population_size": Int(2), "crossover_prob": Real(0, 1), "swapping_prob": Real(0, 1),
+                    "mutation_prob": Real(0, 1, optional=True)}
     hyperparameters = {"population_size": 20, "crossover_prob": 0.9, "swapping_prob": 0.5,
                        "mutation_prob": None}
     sweep = {"population_size": [10, 40], "crossover_prob": [0.5, 0.9]}
@@ -372,6 +378,7 @@ class NSGAIII(OptunaAgent):
     known_retries = _RETRIES
     description = "Optuna NSGAIIISampler (reference-point niching) on the log-costs; limits as constraints"
     hyperparameters = {"population_size": 20, "crossover_prob": 0.9, "dividing_parameter": 3}
+    hparam_rules = {"population_size": Int(2), "crossover_prob": Real(0, 1), "dividing_parameter": Int(1)}
     sweep = {"population_size": [10, 40], "dividing_parameter": [2, 4]}
 
     def _make_sampler(self, optuna, seed):

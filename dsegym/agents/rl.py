@@ -55,6 +55,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent, Design
+from .hparams import Choice, Int, MappingOf, Real, Rule, Sizes
 
 _FOREVER = 10 ** 12  # total_timesteps handed to learn(): the learner runs until it is stopped
 _REWARDS = ("weighted", "target", "constrained")
@@ -288,20 +289,18 @@ class SB3Agent(Agent):
         "infeasible_reward": -10.0,  # reward of a constraint-violating action (never evaluated)
         "net_arch": (64, 64),
     }
+    hparam_rules = {
+        "n_envs": Int(1, optional=True), "episode_length": Int(1), "reward": Choice(*_REWARDS),
+        "reward_kwargs": MappingOf(optional=True), "infeasible_reward": Real(), "net_arch": Sizes(),
+        "n_steps": Int(1), "batch_size": Int(1), "n_epochs": Int(1), "learning_rate": Real(0, low_open=True),
+        "buffer_size": Int(1), "gradient_steps": Int(1), "target_update_designs": Int(1),
+        "tau": Real(0, 1, low_open=True), "learning_starts": Int(0), "exploration_designs": Int(0),
+        "ent_coef": Real(0), "gamma": Real(0, 1), "gae_lambda": Real(0, 1), "exploration_final_eps": Real(0, 1),
+        "clip_range": Real(0, 1, low_open=True),
+    }
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        if self.hp["reward"] not in _REWARDS:
-            raise ConfigError(f"unknown reward {self.hp['reward']!r}; allowed: {', '.join(_REWARDS)}")
-        check_hyperparameters(self, positive=("episode_length", "n_steps", "batch_size", "n_epochs",
-                                              "learning_rate", "buffer_size", "gradient_steps",
-                                              "target_update_designs", "tau"),
-                              non_negative=("learning_starts", "exploration_designs", "ent_coef"),
-                              unit=("gamma", "gae_lambda", "exploration_final_eps", "clip_range"))
-        if self.hp["n_envs"] is not None and (not isinstance(self.hp["n_envs"], (int, np.integer))
-                                              or self.hp["n_envs"] < 1):
-            raise ConfigError(f"agent '{self.name}': n_envs must be None or a positive integer, "
-                              f"got {self.hp['n_envs']!r}")
         import torch
         torch.set_num_threads(1)
         self._model = None
@@ -583,6 +582,28 @@ class _DesignSchedule:
         return self.start + frac * (self.end - self.start)
 
 
+class _EntCoef(Rule):
+    """SAC's entropy coefficient: a number >= 0, ``"auto"`` or ``"auto_<initial value>"`` (as SB3 takes it)."""
+
+    def ok(self, value):
+        if isinstance(value, str):
+            if value == "auto":
+                return True
+            head, _, tail = value.partition("_")
+            return head == "auto" and Real(0, low_open=True).ok(_float_or_none(tail))
+        return Real(0).ok(value)
+
+    def describe(self):
+        return "a number >= 0, 'auto' or 'auto_<initial value>'"
+
+
+def _float_or_none(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 class SAC(SB3Agent):
     """Soft actor-critic (SB3) in the continuous encoding: ``Box(0, 1, d)`` decoded by ``space.from_unit``.
 
@@ -599,6 +620,7 @@ class SAC(SB3Agent):
     hyperparameters = {**SB3Agent._common, "learning_rate": 3e-3, "gamma": 0.0, "learning_starts": 16,
                        "batch_size": 64, "buffer_size": 20_000, "gradient_steps": 8, "tau": 0.02,
                        "ent_coef": 0.02}
+    hparam_rules = {**SB3Agent.hparam_rules, "ent_coef": _EntCoef()}
     sweep = {"learning_rate": [1e-3, 3e-3], "ent_coef": [0.005, 0.02, "auto_0.1"]}
 
     def _algo_kwargs(self, n_envs):
@@ -607,19 +629,6 @@ class SAC(SB3Agent):
                 "buffer_size": int(self.hp["buffer_size"]), "train_freq": (1, "step"),
                 "gradient_steps": int(self.hp["gradient_steps"]) * n_envs, "tau": float(self.hp["tau"]),
                 "ent_coef": self.hp["ent_coef"]}
-
-
-def check_hyperparameters(agent, positive=(), non_negative=(), unit=()) -> None:
-    """Raise a ConfigError for numeric hyperparameters out of range (names the agent does not have, or
-    non-numeric values such as SAC's ``ent_coef="auto"``, are skipped)."""
-    for names, ok, what in ((positive, lambda v: v > 0, "> 0"), (non_negative, lambda v: v >= 0, ">= 0"),
-                            (unit, lambda v: 0 <= v <= 1, "in [0, 1]")):
-        for name in names:
-            value = agent.hp.get(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                continue
-            if not (np.isfinite(value) and ok(value)):
-                raise ConfigError(f"agent '{agent.name}': hyperparameter {name} must be {what}, got {value!r}")
 
 
 def _minibatch(n: int, cap: int) -> int:

@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent, Design
+from .hparams import Anything, Choice, Int, Real
 
 _ACQUISITIONS = ("ei", "lcb", "mean")
 _LOSSES = ("mse", "rank", "mse+rank")
@@ -180,6 +181,10 @@ class SurrogateSearch(Agent):
     multi_objective = False
     description = ("predictor-guided search (BRP-NAS style): a torch MLP ensemble with a pairwise ranking "
                    "loss picks the best predicted of a random pool plus mutations of the best designs")
+    hparam_rules = {"n_init": Int(2), "n_candidates": Int(0), "n_mutations": Int(0), "top_k": Int(1),
+                    "acquisition": Choice(*_ACQUISITIONS), "kappa": Real(0), "epsilon": Real(0, 1),
+                    "model_factory": Anything(), "n_members": Int(1), "hidden": Int(1), "fit_steps": Int(1),
+                    "learning_rate": Real(0, low_open=True), "loss": Choice(*_LOSSES)}
     hyperparameters = {
         "n_init": 10,  # random designs before the first fit
         "n_candidates": 200,  # random candidates per ask
@@ -199,15 +204,6 @@ class SurrogateSearch(Agent):
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        if self.hp["acquisition"] not in _ACQUISITIONS:
-            raise ConfigError(f"unknown acquisition {self.hp['acquisition']!r}; allowed: {', '.join(_ACQUISITIONS)}")
-        if self.hp["loss"] not in _LOSSES:
-            raise ConfigError(f"unknown surrogate loss {self.hp['loss']!r}; allowed: {', '.join(_LOSSES)}")
-        from .rl import check_hyperparameters
-        check_hyperparameters(self, positive=("n_members", "hidden", "fit_steps", "learning_rate", "top_k"),
-                              non_negative=("n_candidates", "n_mutations", "kappa"), unit=("epsilon",))
-        if int(self.hp["n_init"]) < 2:
-            raise ConfigError("n_init must be at least 2 (a surrogate needs data to fit)")
         import torch
         torch.set_num_threads(1)
         model_seed = int(seed) if seed is not None else int(self.rng.integers(0, 2 ** 31 - 1))
