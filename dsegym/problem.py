@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +57,13 @@ class Objective:
         object.__setattr__(self, "unit", unit)
         if not self.optimise and self.limit is None:
             raise ConfigError(f"objective '{self.metric}' is not optimised, so it needs a limit")
-        if self.weight < 0:
-            raise ConfigError(f"objective '{self.metric}': weight must be >= 0")
+        for name in ("target", "limit"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and math.isfinite(value) and value > 0):
+                raise ConfigError(f"objective '{self.metric}': {name} must be a positive finite number "
+                                  f"[{unit}] or None, got {value!r}")
+        if not (_is_number(self.weight) and math.isfinite(self.weight) and self.weight >= 0):
+            raise ConfigError(f"objective '{self.metric}': weight must be a finite number >= 0, got {self.weight!r}")
 
     @property
     def sign(self) -> float:
@@ -211,6 +217,10 @@ class Problem:
     def __repr__(self) -> str:
         objs = ", ".join(f"{o.direction} {o.metric}" for o in self.objectives)
         return f"Problem({self.id!r}, {len(self.space)} parameters, objectives: {objs})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _column(results, metric: str) -> np.ndarray:

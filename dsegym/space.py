@@ -49,7 +49,7 @@ class Parameter:
     kind = "parameter"
 
     def __init__(self, name: str, group: str = "default", default: Any = None, help: str = ""):
-        if not name.isidentifier():
+        if not isinstance(name, str) or not name.isidentifier():
             raise ConfigError(f"parameter name {name!r} must be a Python identifier")
         self.name, self.group, self.help = name, group, help
         self._default = default
@@ -103,10 +103,12 @@ class Parameter:
         arr = np.asarray(values)
         if arr.dtype.kind in "iuf":
             return arr.astype(np.float64) if self.dtype == "float64" or arr.dtype.kind == "f" else arr
-        if arr.dtype.kind == "b":
-            return arr.astype(np.int64)
+        if arr.dtype.kind == "b":  # True is not the number 1 of a design parameter
+            return np.full(arr.shape, np.nan)
         out = np.full(arr.shape, np.nan)
         for i, v in enumerate(arr.ravel()):
+            if isinstance(v, (bool, np.bool_)):
+                continue
             try:
                 out.flat[i] = float(v)
             except (TypeError, ValueError):
@@ -201,6 +203,13 @@ class _Choice(Parameter):
         return text
 
 
+def _int_arg(name: str, what: str, value: Any) -> int:
+    """An integer argument of a parameter declaration (ConfigError otherwise)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise ConfigError(f"parameter '{name}': {what} must be an integer, got {value!r}")
+    return int(value)
+
+
 def _hashable(v: Any) -> bool:
     try:
         hash(v)
@@ -264,6 +273,7 @@ class PowerOfTwo(Ordinal):
     kind = "power_of_two"
 
     def __init__(self, name, low: int, high: int, group="default", default=None, help=""):
+        low, high = _int_arg(name, "low", low), _int_arg(name, "high", high)
         for bound in (low, high):
             if bound < 1 or (bound & (bound - 1)) != 0:
                 raise ConfigError(f"power-of-two parameter '{name}': bound {bound} is not a power of two")
@@ -291,6 +301,7 @@ class Integer(Parameter):
     def __init__(self, name, low: int, high: int, log: bool = False, step: int = 1, group="default",
                  default=None, help=""):
         super().__init__(name, group, default, help)
+        low, high, step = _int_arg(name, "low", low), _int_arg(name, "high", high), _int_arg(name, "step", step)
         if low > high or step < 1:
             raise ConfigError(f"integer parameter '{name}': need low <= high and step >= 1")
         if log and low < 1:
@@ -359,11 +370,12 @@ class Float(Parameter):
     def __init__(self, name, low: float, high: float, log: bool = False, bins: int = 16,
                  group="default", default=None, help=""):
         super().__init__(name, group, default, help)
-        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        if not all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) for v in (low, high)) \
+                or not (math.isfinite(low) and math.isfinite(high) and low < high):
             raise ConfigError(f"float parameter '{name}': need finite low < high")
         if log and low <= 0:
             raise ConfigError(f"float parameter '{name}': log scale needs low > 0")
-        if bins < 2:
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
             raise ConfigError(f"float parameter '{name}': bins must be >= 2")
         self.low, self.high, self.log, self.cardinality = float(low), float(high), log, int(bins)
         self._grid = (np.geomspace if log else np.linspace)(self.low, self.high, self.cardinality)
@@ -461,8 +473,15 @@ class DesignSpace:
     """An ordered set of typed parameters plus constraints. See the module docstring for an example."""
 
     def __init__(self, params: Sequence[Parameter], constraints: Sequence[Constraint] = (), name: str = ""):
-        if not params:
-            raise ConfigError("a design space needs at least one parameter")
+        if isinstance(params, (str, bytes)) or not isinstance(params, Sequence) or not params:
+            raise ConfigError("a design space needs a non-empty list of parameters")
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise ConfigError(f"design space parameters must be Parameter objects (Integer, Categorical, ...), "
+                                  f"got {type(p).__name__}")
+        for c in constraints:
+            if not isinstance(c, Constraint):
+                raise ConfigError(f"constraints must be Constraint objects, got {type(c).__name__}")
         names = [p.name for p in params]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
@@ -574,9 +593,13 @@ class DesignSpace:
         for i, d in enumerate(designs):
             if not isinstance(d, Mapping):
                 raise InvalidDesignError(f"design {i} is a {type(d).__name__}, expected a dict of parameters")
-            for k in d:
+            for k, v in d.items():
                 if k not in self._by_name:
                     raise InvalidDesignError(f"unknown parameter '{k}'; allowed: {', '.join(self.names)}")
+                if isinstance(v, (list, tuple, dict, set, np.ndarray)) and np.ndim(v) != 0 or isinstance(v, (dict, set)):
+                    raise InvalidDesignError(f"invalid value {v!r} for parameter '{k}'"
+                                             f"{f' in design {i}' if len(designs) > 1 else ''}: "
+                                             f"allowed {self._by_name[k].allowed()}")
         cols = {}
         for p in self.params:
             raw = [d.get(p.name, p.default) for d in designs]
