@@ -14,7 +14,8 @@ class validates arguments, keeps the history and scores results with :meth:`Prob
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -45,6 +46,10 @@ class Agent:
     multi_objective: ClassVar[bool] = False
     hyperparameters: ClassVar[dict[str, Any]] = {}
     hparam_rules: ClassVar[dict[str, Rule]] = {}
+    # Torch agents set this to 1: ask/tell then run with that many intra-op threads and restore the
+    # caller's setting afterwards (tiny networks and GP fits run several times faster single-threaded,
+    # and the process-wide setting is not the agent's to change).
+    torch_threads: ClassVar[int | None] = None
     sweep: ClassVar[dict[str, list[Any]]] = {}
     description: ClassVar[str] = ""
 
@@ -72,7 +77,8 @@ class Agent:
         """Propose ``n`` designs to evaluate next."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"ask(n) needs a positive integer n, got {n!r}")
-        designs = self._ask(int(n))
+        with self._compute_scope():
+            designs = self._ask(int(n))
         if len(designs) != n:
             raise RuntimeError(f"agent '{self.name}' returned {len(designs)} designs for ask({n})")
         return designs
@@ -114,7 +120,8 @@ class Agent:
         self._designs.extend(designs)
         self._results.append(results)
         self._scores.append(scores)
-        self._tell(designs, results, scores)
+        with self._compute_scope():
+            self._tell(designs, results, scores)
 
     @property
     def n_told(self) -> int:
@@ -164,6 +171,15 @@ class Agent:
                 "hyperparameters": dict(cls.hyperparameters), "sweep": dict(cls.sweep),
                 "description": cls.description}
 
+    @contextlib.contextmanager
+    def _compute_scope(self) -> Iterator[None]:
+        """Torch's thread count set to ``torch_threads`` inside, the caller's restored on exit."""
+        if self.torch_threads is None:
+            yield
+            return
+        with torch_threads(self.torch_threads):
+            yield
+
     # --- for subclasses -----------------------------------------------------------------------------
     def _ask(self, n: int) -> list[Design]:
         raise NotImplementedError
@@ -184,6 +200,20 @@ class Agent:
             return designs
         fresh = iter(self._sample(int((~ok).sum())))
         return [d if good else next(fresh) for d, good in zip(designs, ok)]
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)``, restoring the previous count on exit."""
+    import torch
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
 
 def run_search(agent: Agent, budget: int, batch_size: int = 1, progress: bool = False):

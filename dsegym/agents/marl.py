@@ -104,6 +104,7 @@ class MultiAgentRL(Agent):
     multi_objective = False
     description = ("multi-agent RL (Krishnan et al. 2022): one PPO learner per parameter group or parameter "
                    "on the PettingZoo ParallelDesignEnv, shared reward from told metrics")
+    torch_threads = 1
     hparam_rules = {"agents": Choice("group", "parameter"), "episode_length": Int(1), "n_steps": Int(1),
                     "n_epochs": Int(1), "learning_rate": Real(0, low_open=True), "gamma": Real(0, 1),
                     "gae_lambda": Real(0, 1), "clip_range": Real(0, 1, low_open=True), "ent_coef": Real(0),
@@ -130,8 +131,6 @@ class MultiAgentRL(Agent):
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        import torch
-        torch.set_num_threads(1)
         self._told = _ToldResults(problem)
         self._env_problem = Problem(problem.id, problem.space, self._told, problem.objectives,
                                     workload=problem.workload, description=problem.description,

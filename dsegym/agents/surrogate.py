@@ -181,6 +181,7 @@ class SurrogateSearch(Agent):
     multi_objective = False
     description = ("predictor-guided search (BRP-NAS style): a torch MLP ensemble with a pairwise ranking "
                    "loss picks the best predicted of a random pool plus mutations of the best designs")
+    torch_threads = 1
     hparam_rules = {"n_init": Int(2), "n_candidates": Int(0), "n_mutations": Int(0), "top_k": Int(1),
                     "acquisition": Choice(*_ACQUISITIONS), "kappa": Real(0), "epsilon": Real(0, 1),
                     "model_factory": Anything(), "n_members": Int(1), "hidden": Int(1), "fit_steps": Int(1),
@@ -204,8 +205,6 @@ class SurrogateSearch(Agent):
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        import torch
-        torch.set_num_threads(1)
         model_seed = int(seed) if seed is not None else int(self.rng.integers(0, 2 ** 31 - 1))
         factory = _resolve_factory(self.hp["model_factory"])
         if factory is None:
