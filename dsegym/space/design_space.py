@@ -78,7 +78,7 @@ class DesignSpace:
         """Every parameter with its group, kind, allowed values and default, then the constraints.
 
         >>> from dsegym.space import Integer
-        >>> print(DesignSpace([Integer("x", 1, 4, group="g")],
+        >>> print(DesignSpace([Integer("x", 1, 4, group="g", default=1)],
         ...                   [Constraint("odd", lambda d: d["x"] % 2 == 1, "x is odd")]))
         DesignSpace: 1 parameters, 4 grid designs
           [g] x: integer, integers 1..4 (default 1)
