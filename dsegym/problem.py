@@ -25,7 +25,28 @@ from .units import unit_of
 # A constraint violation adds this many log-units per log-unit of excess: any feasible design beats
 # an infeasible one that is not absurdly better on the objectives.
 CONSTRAINT_PENALTY = 100.0
-_TINY = 1e-30
+_TINY = 1e-30  # metrics are clipped here before a log: a zero metric is very good, not -inf
+
+
+def log_metric(values) -> np.ndarray:
+    """Natural log of metric values (any array-like), clipped below at 1e-30 so zeros stay finite.
+
+    >>> log_metric([1.0, 0.0]).round(1).tolist()
+    [0.0, -69.1]
+    """
+    return np.log(np.maximum(np.asarray(values, dtype=np.float64), _TINY))
+
+
+def log_excess(values, bound: float, direction: str) -> np.ndarray:
+    """How far metric values break a limit, in log units (0 where ``values`` honour it).
+
+    ``direction="min"``: values must stay at or below ``bound``; ``"max"``: at or above.
+
+    >>> log_excess([1.0, 4.0], 2.0, "min").round(3).tolist()
+    [0.0, 0.693]
+    """
+    excess = log_metric(values) - np.log(bound)
+    return np.maximum(excess if direction == "min" else -excess, 0.0)
 
 
 @dataclass(frozen=True)
@@ -159,9 +180,7 @@ class Problem:
         for o in self.objectives:
             if o.limit is None:
                 continue
-            m = np.maximum(_column(results, o.metric), _TINY)
-            excess = np.log(m / o.limit) if o.direction == "min" else np.log(o.limit / m)
-            v += np.maximum(excess, 0.0)
+            v += log_excess(_column(results, o.metric), o.limit, o.direction)
         return v
 
     def feasible(self, results) -> np.ndarray:
@@ -181,8 +200,12 @@ class Problem:
         total = np.zeros(len(results))
         for o in self.optimised:
             w = weights.get(o.metric, o.weight)
-            total += w * o.sign * np.log(np.maximum(_column(results, o.metric), _TINY))
+            total += w * o.sign * log_metric(_column(results, o.metric))
         return total + CONSTRAINT_PENALTY * self.violation(results)
+
+    def log_costs(self, results) -> np.ndarray:
+        """(n, k) log-costs of the optimised objectives, ``sign * log(metric)``: lower is better, unit-free."""
+        return np.stack([o.sign * log_metric(_column(results, o.metric)) for o in self.optimised], axis=1)
 
     def pareto_mask(self, results) -> np.ndarray:
         """Which designs are Pareto-optimal among the feasible ones over the optimised objectives."""

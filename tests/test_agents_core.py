@@ -245,7 +245,7 @@ def test_ga_selection_mode_follows_the_problem():
 
 
 def test_nsga2_ranking_helpers():
-    from dsegym.agents.genetic import crowding_distance, non_dominated_ranks, nsga2_order
+    from dsegym.agents.pareto_ranking import crowding_distance, non_dominated_ranks, nsga2_order
 
     costs = np.array([[1, 5], [2, 4], [3, 3], [2, 5], [4, 4], [5, 5]], dtype=float)
     ranks = non_dominated_ranks(costs)

@@ -243,6 +243,7 @@ def test_bad_hyperparameter_values_are_config_errors(name, bad):
 @pytest.mark.parametrize("name", RL_AGENTS)
 def test_every_sweep_setting_builds_and_runs(name):
     import itertools
+
     from dsegym.agents import agent_info
     sweep = agent_info(name)["sweep"]
     for values in itertools.product(*sweep.values()):

@@ -22,8 +22,8 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
-from .genetic import IndexAgent
 from .hparams import Int, Real
+from .index_agent import IndexAgent
 
 # Free moves (onto already evaluated designs) per proposal before giving up on the neighbourhood.
 _FREE_MOVES = 32
@@ -96,7 +96,7 @@ class SimulatedAnnealing(IndexAgent):
         # Walk over neighbours whose score is already known without spending evaluations.
         for _ in range(_FREE_MOVES):
             cand = self._neighbour(self._keys[self._current])
-            row = self._seen.get(self._key(cand))
+            row = self._seen.get(self._index_key(cand))
             if row is None:
                 return cand
             self._consider(row)

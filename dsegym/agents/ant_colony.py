@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .genetic import IndexAgent
 from .hparams import Int, Real
+from .index_agent import IndexAgent
 
 
 class AntColony(IndexAgent):

@@ -171,6 +171,10 @@ class Agent:
                 "hyperparameters": dict(cls.hyperparameters), "sweep": dict(cls.sweep),
                 "description": cls.description}
 
+    def _key(self, design: Mapping[str, Any]) -> tuple:
+        """A hashable identity of a (normalised) design: its values in space order."""
+        return tuple(design.get(k) for k in self.space.names)
+
     @contextlib.contextmanager
     def _compute_scope(self) -> Iterator[None]:
         """Torch's thread count set to ``torch_threads`` inside, the caller's restored on exit."""

@@ -147,6 +147,7 @@ class MultiAgentRL(Agent):
     # --- envs and learners --------------------------------------------------------------------------
     def _make_env(self, i: int) -> None:
         import torch
+
         from ..env import ParallelDesignEnv
         env = ParallelDesignEnv(self._env_problem, agents=self.hp["agents"],
                                 episode_length=self.hp["episode_length"], reward=self.hp["reward"],
@@ -245,9 +246,6 @@ class MultiAgentRL(Agent):
                 del self._told.table[k]
             self._record(i, match["obs"], match["actions"], match["logps"], out)
             self._maybe_update()
-
-    def _key(self, design) -> tuple:
-        return tuple(design.get(k) for k in self.space.names)
 
     # --- learning -----------------------------------------------------------------------------------
     def _maybe_update(self) -> None:

@@ -46,7 +46,6 @@ from ..errors import ConfigError
 from .base import Agent
 from .hparams import Int, Real
 
-_TINY = 1e-30
 _RETRIES = 10  # proposals breaking a space constraint per asked design before a random valid one
 _PENALTY = 1.0  # log-units added to the worst value seen, for proposals that break a space constraint
 _SPACE_VIOLATION = 1e3  # constraint value told for such proposals (limit violations are log-excesses)
@@ -126,9 +125,6 @@ class OptunaAgent(Agent):
         return {name: FloatDistribution(float(c) - 0.5, float(c) + 0.5)
                 for name, c in zip(self.space.names, self._centre)}
 
-    def _key(self, design) -> tuple:
-        return tuple(design[name] for name in self.space.names)
-
     def _design_of(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.encoding == "unit":
             u = np.clip(np.array([[params[name] for name in self.space.names]]), 0.0, 1.0)
@@ -148,8 +144,7 @@ class OptunaAgent(Agent):
     def _values(self, results, scores) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) values to tell and (n,) limit violations."""
         if self.multi_objective:
-            vals = np.stack([o.sign * np.log(np.maximum(np.asarray(results[o.metric], float), _TINY))
-                             for o in self.problem.optimised], axis=1)
+            vals = self.problem.log_costs(results)
         else:
             vals = np.asarray(scores, float)[:, None]
         return vals, self.problem.violation(results)

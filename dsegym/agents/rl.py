@@ -54,8 +54,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent, Design
-from .sb3_bridge import Learner, vec_env_class
 from .hparams import Choice, Int, MappingOf, Real, Rule, Sizes
+from .sb3_bridge import Learner, vec_env_class
 
 _REWARDS = ("weighted", "target", "constrained")
 
@@ -146,6 +146,7 @@ class SB3Agent(Agent):
 
     def _start(self, n: int) -> None:
         import stable_baselines3
+
         from ..rewards import RewardModel
         n_envs = int(self.hp["n_envs"] or n)
         if n_envs < 1:
@@ -233,9 +234,6 @@ class SB3Agent(Agent):
             told = pd.concat([self._req_rows[p] for p in range(len(self._req))], ignore_index=True)
             with self._own_rng():
                 self._drive(told)
-
-    def _key(self, design) -> tuple:
-        return tuple(design.get(k) for k in self.space.names)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     @property

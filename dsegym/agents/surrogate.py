@@ -216,9 +216,6 @@ class SurrogateSearch(Agent):
         self._seen: set[tuple] = set()
         self._frame = None  # the told designs as a typed DataFrame (the surrogate's input)
 
-    def _key(self, design) -> tuple:
-        return tuple(design.get(k) for k in self.space.names)
-
     def _ask(self, n: int) -> list[Design]:
         if self.n_told < int(self.hp["n_init"]):
             return self._fresh(self._sample(n), n)
