@@ -79,6 +79,7 @@ def _fmt(v: Any) -> str:
 
 # --- verbs ------------------------------------------------------------------------------------------
 def cmd_list(args) -> None:
+    """``dsegym list [--tag T]``: registered problems (UnknownIdError for a tag no problem has)."""
     from .registry import list_problems, registered
     specs = registered()
     ids = list_problems(args.tag)  # an unknown tag raises, naming the known ones
@@ -89,6 +90,7 @@ def cmd_list(args) -> None:
 
 
 def cmd_describe(args) -> None:
+    """``dsegym describe P``: parameters, space size, constraints, objectives and units."""
     problem = _make_problem(args)
     d = problem.describe()
     if args.json:
@@ -118,6 +120,7 @@ def cmd_describe(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    """``dsegym evaluate P -d k=v ...``: one design's metrics with units."""
     problem = _make_problem(args)
     design = problem.space.parse(_pairs(args.design, "--design"))
     metrics = problem.evaluate_one(design)
@@ -130,6 +133,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_search(args) -> None:
+    """``dsegym search P --agent A``: one agent for a budget of evaluations."""
     from .agents import make as make_agent
     from .agents import run_search
     problem = _make_problem(args)
@@ -155,6 +159,7 @@ def cmd_search(args) -> None:
 
 
 def cmd_agents(args) -> None:
+    """``dsegym agents``: every agent with its family and whether it returns a Pareto set."""
     from .agents import agent_info, list_agents
     infos = [agent_info(n) for n in list_agents()]
     width = max(len(i["name"]) for i in infos)
@@ -201,6 +206,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every verb (errors are one line and exit code 2)."""
     from . import __version__
     parser = _Parser(prog="dsegym", description="Hardware design-space exploration gym.")
     parser.add_argument("--version", action="version", version=f"dsegym {__version__}")

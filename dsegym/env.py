@@ -146,6 +146,7 @@ class DesignEnv(gym.Env):
         self._t: int | None = None  # None: reset() not called yet, or the episode has ended
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``seed`` (None or an integer >= 0) seeds the action space too."""
         _check_seed(seed)
         super().reset(seed=seed)
         if seed is not None:  # reseeding with None would make later episodes irreproducible
@@ -205,6 +206,7 @@ class SequentialDesignEnv(gym.Env):
         return np.concatenate([chosen, onehot, self._last]).astype(np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``seed`` (None or an integer >= 0) seeds the action space too."""
         _check_seed(seed)
         super().reset(seed=seed)
         if seed is not None:  # reseeding with None would make later episodes irreproducible
@@ -281,15 +283,18 @@ class ParallelDesignEnv(_parallel_env_base()):
         self._t = 0
 
     def observation_space(self, agent):
+        """Every agent observes the normalised metrics of the last design, in [-1, 1]."""
         return self._obs_space
 
     def action_space(self, agent):
+        """The agent's ``Discrete``/``MultiDiscrete`` space over its parameters; UnknownIdError for other names."""
         try:
             return self._action_spaces[agent]
         except KeyError:
             raise UnknownIdError("agent", agent, self.possible_agents) from None
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        """Start an episode with every agent live; ``seed`` (None or an integer >= 0) seeds the action spaces."""
         _check_seed(seed)
         self.agents = list(self.possible_agents)
         self._t = 0
@@ -329,7 +334,9 @@ class ParallelDesignEnv(_parallel_env_base()):
         return out
 
     def render(self):
+        """Nothing to render: designs are not pictures."""
         return None
 
     def close(self):
+        """Nothing to release."""
         return None

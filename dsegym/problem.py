@@ -92,6 +92,7 @@ class Objective:
         return 1.0 if self.direction == "min" else -1.0
 
     def describe(self) -> dict[str, Any]:
+        """Everything about the objective as a plain dict."""
         return {"metric": self.metric, "direction": self.direction, "unit": self.unit, "target": self.target,
                 "limit": self.limit, "weight": self.weight, "optimise": self.optimise}
 
@@ -120,17 +121,21 @@ class Problem:
     # --- objectives ---------------------------------------------------------------------------------
     @property
     def optimised(self) -> list[Objective]:
+        """The objectives that are optimised (not only limits)."""
         return [o for o in self.objectives if o.optimise]
 
     @property
     def is_multi_objective(self) -> bool:
+        """True if more than one objective is optimised."""
         return len(self.optimised) > 1
 
     @property
     def directions(self) -> list[str]:
+        """``'min'``/``'max'`` of each optimised objective."""
         return [o.direction for o in self.optimised]
 
     def unit(self, metric: str) -> str | None:
+        """The unit of ``metric`` (from ``metric_units`` or its name's suffix), or None."""
         return self.metric_units.get(metric) or unit_of(metric)
 
     # --- evaluation ---------------------------------------------------------------------------------
@@ -184,6 +189,7 @@ class Problem:
         return v
 
     def feasible(self, results) -> np.ndarray:
+        """(n,) bool: which result rows honour every objective limit."""
         return self.violation(results) <= 0
 
     def score(self, results, weights: Mapping[str, float] | None = None) -> np.ndarray:
@@ -220,6 +226,7 @@ class Problem:
 
     # --- description --------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
+        """Everything ``dsegym describe`` shows: parameters, space size, valid count, constraints, objectives."""
         size = self.space.size
         try:
             valid = self.space.count_valid()

@@ -84,6 +84,7 @@ class RewardModel:
 
     @property
     def obs_size(self) -> int:
+        """Length of the observation vector: one entry per objective metric."""
         return len(self.metrics)
 
     def observe(self, results) -> np.ndarray:
@@ -108,6 +109,7 @@ class RewardModel:
         return v
 
     def reward(self, results) -> np.ndarray:
+        """(n,) rewards of result rows: improvement over the reference, or the negative target distance."""
         self._ensure_reference(results)
         if self.kind == "target":
             dist = [np.abs(np.asarray(results[k], dtype=np.float64) - t) / t for k, t in self.targets.items()]

@@ -1,7 +1,8 @@
 """Every registered agent against random search, by a rank test on problems whose optimum is known.
 
-For each agent and each of ``toy-accel`` (420 valid designs, one constraint) and ``toy-rastrigin``
-(50,625 designs, optimum cost 1 at x = 2), over 10 seeds with a budget of 40 evaluations:
+For each agent on ``toy-accel`` (420 valid designs, one constraint) and, for the agents cheap enough to
+run twice, also on ``toy-rastrigin`` (50,625 designs, optimum cost 1 at x = 2), over 10 seeds with a
+budget of 40 evaluations:
 
 * every design it proposes is valid (``space.valid_mask``) and the budget is exactly what it used;
 * the same seed gives the same history (seed 0 run twice, compared frame for frame);
@@ -32,14 +33,21 @@ PROBLEMS = ("toy-accel", "toy-rastrigin")
 BUDGET = 40
 SEEDS = tuple(range(10))
 ALPHA = 0.01  # "worse than random" is rejected only on strong evidence: p < 1%
+# Agents whose per-design cost (network training, a GP refit) makes 10 seeds on two problems too slow
+# for the suite run on toy-accel only (still 10 seeds).
+SLOW = ("ppo", "a2c", "dqn", "sac", "marl", "gp", "surrogate")
+CASES = [(name, pid) for pid in PROBLEMS for name in list_agents()
+         if name != "random" and (pid == "toy-accel" or name not in SLOW)]
 # Agents that must beat random search (one-sided Mann-Whitney p < BEAT_ALPHA) at this budget. Chosen
-# from a measured run (p-values in the report); the others match random search within noise here
-# (grid search is random search without replacement; the Pareto searchers spread their budget over
-# toy-accel's front; the RL and model-based agents need more than 40 designs to learn).
+# from a measured run (seeds 0-9, budget 40; the p-values were at most 0.017). Seeds are fixed and the
+# agents deterministic, so these are regression checks, not flaky draws. The other agents match random
+# search within noise here: grid search is random search without replacement, the Pareto searchers
+# (GA, NSGA-II/III, MOTPE) spread their budget over toy-accel's front, and the RL agents need more than
+# 40 designs to learn.
 BEAT_ALPHA = 0.05
 BEATS_RANDOM: dict[str, tuple[str, ...]] = {
-    "toy-accel": (),
-    "toy-rastrigin": (),
+    "toy-accel": ("sa", "tpe", "motpe", "cmaes", "gp", "surrogate"),
+    "toy-rastrigin": ("sa", "cmaes", "ga"),
 }
 
 
@@ -103,8 +111,7 @@ def test_budget_is_where_random_search_succeeds_20_to_60_percent():
         assert 0 <= hits <= 9, (problem_id, hits, rate)
 
 
-@pytest.mark.parametrize("problem_id", PROBLEMS)
-@pytest.mark.parametrize("name", [n for n in list_agents() if n != "random"])
+@pytest.mark.parametrize("name, problem_id", CASES)
 def test_agent_against_random_search(name, problem_id):
     p = problem(problem_id)
     hs = histories(name, problem_id)

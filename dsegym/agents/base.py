@@ -125,6 +125,7 @@ class Agent:
 
     @property
     def n_told(self) -> int:
+        """Number of designs told so far."""
         return len(self._designs)
 
     def history(self):
@@ -167,6 +168,7 @@ class Agent:
 
     @classmethod
     def info(cls) -> dict[str, Any]:
+        """Name, family, multi-objective flag, hyperparameter defaults, sweep grid and description."""
         return {"name": cls.name, "family": cls.family, "multi_objective": cls.multi_objective,
                 "hyperparameters": dict(cls.hyperparameters), "sweep": dict(cls.sweep),
                 "description": cls.description}

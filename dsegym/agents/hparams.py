@@ -58,9 +58,11 @@ class Rule:
         self.optional = optional
 
     def ok(self, value: Any) -> bool:  # pragma: no cover - every rule overrides it
+        """Whether ``value`` is allowed (None is handled by :meth:`check`)."""
         raise NotImplementedError
 
     def describe(self) -> str:  # pragma: no cover - every rule overrides it
+        """What is allowed, in words, for error messages."""
         raise NotImplementedError
 
     def check(self, agent: str, name: str, value: Any) -> Any:
@@ -90,10 +92,12 @@ class Int(Rule):
         self.low, self.high = low, high
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         return (_is_int(value) and (self.low is None or value >= self.low)
                 and (self.high is None or value <= self.high))
 
     def describe(self):
+        """What is allowed, in words."""
         b = _bounds(self.low, self.high)
         return "an integer" + (f" {b}" if b else "")
 
@@ -107,6 +111,7 @@ class Real(Rule):
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         if not _is_real(value):
             return False
         v = float(value)
@@ -115,6 +120,7 @@ class Real(Rule):
         return not (self.high is not None and (v >= self.high if self.high_open else v > self.high))
 
     def describe(self):
+        """What is allowed, in words."""
         b = _bounds(self.low, self.high, self.low_open, self.high_open)
         return "a finite number" + (f" {b}" if b else "")
 
@@ -123,9 +129,11 @@ class Bool(Rule):
     """True or False."""
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         return isinstance(value, (bool, np.bool_))
 
     def describe(self):
+        """What is allowed, in words."""
         return "true or false"
 
 
@@ -137,12 +145,14 @@ class Choice(Rule):
         self.choices = choices
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         try:
             return any(value == c and type(value) is type(c) for c in self.choices)
         except Exception:  # noqa: BLE001 - arrays and odd objects are simply not a choice
             return False
 
     def describe(self):
+        """What is allowed, in words."""
         return "one of " + ", ".join(repr(c) for c in self.choices)
 
 
@@ -150,9 +160,11 @@ class Text(Rule):
     """Any string."""
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         return isinstance(value, str)
 
     def describe(self):
+        """What is allowed, in words."""
         return "a string"
 
 
@@ -160,9 +172,11 @@ class Sizes(Rule):
     """A non-empty list of positive integers (layer widths)."""
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         return (isinstance(value, (list, tuple)) and len(value) > 0 and all(_is_int(v) and v > 0 for v in value))
 
     def describe(self):
+        """What is allowed, in words."""
         return "a non-empty list of positive integers"
 
 
@@ -170,9 +184,11 @@ class MappingOf(Rule):
     """A mapping with string keys (e.g. reward keyword arguments)."""
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         return isinstance(value, Mapping) and all(isinstance(k, str) for k in value)
 
     def describe(self):
+        """What is allowed, in words."""
         return "a mapping of names to values"
 
 
@@ -180,9 +196,11 @@ class Anything(Rule):
     """No check here (the agent validates it itself)."""
 
     def ok(self, value):
+        """Whether ``value`` is allowed."""
         return True
 
     def describe(self):
+        """What is allowed, in words."""
         return "anything"
 
 

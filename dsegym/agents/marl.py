@@ -166,6 +166,7 @@ class MultiAgentRL(Agent):
 
     @property
     def possible_agents(self) -> list[str]:
+        """The PettingZoo agent names (one per parameter group or parameter)."""
         return list(self.envs[0].possible_agents)
 
     def _act(self, obs: dict[str, np.ndarray]) -> tuple[dict[str, Any], dict[str, float], np.ndarray]:

@@ -76,6 +76,7 @@ class MLPEnsemble:
 
     # --- features -----------------------------------------------------------------------------------
     def features(self, designs) -> np.ndarray:
+        """(n, d) float32 features of designs: their unit encoding (``space.to_unit_batch``)."""
         u = self.space.to_unit_batch(designs)
         if not self._cats:
             return u.astype(np.float32)
@@ -107,6 +108,7 @@ class MLPEnsemble:
         return (torch.bmm(z, w3) + b3).squeeze(-1)  # (members, n)
 
     def fit(self, designs: Sequence[Design], scores: np.ndarray) -> None:
+        """Train every ensemble member on designs and their scores (lower is better), from scratch."""
         import torch
         x = torch.as_tensor(self.features(designs))
         y = np.asarray(scores, dtype=np.float64)
@@ -150,6 +152,7 @@ class MLPEnsemble:
         self.steps_run = steps
 
     def predict(self, designs: Sequence[Design]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation over the ensemble of the predicted score, each of shape (n,)."""
         import torch
         if self.params is None:
             raise ConfigError("the surrogate has not been fitted yet")

@@ -41,6 +41,7 @@ class Constraint:
         self.params = tuple(params) if params is not None else None
 
     def __call__(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(n,) bool: which of the designs in ``columns`` honour the constraint."""
         n = len(next(iter(columns.values()))) if columns else 0
         out = np.asarray(self.fn(columns), dtype=bool)
         return np.broadcast_to(out, (n,)) if out.ndim == 0 else out

@@ -99,6 +99,7 @@ class DesignSpace:
 
     @property
     def groups(self) -> dict[str, list[str]]:
+        """Parameter names by group, in declaration order."""
         out: dict[str, list[str]] = {}
         for p in self.params:
             out.setdefault(p.group, []).append(p.name)
@@ -106,6 +107,7 @@ class DesignSpace:
 
     @property
     def has_float(self) -> bool:
+        """True if any parameter is a Float (then the grid size is infinite)."""
         return any(p.kind == "float" for p in self.params)
 
     @property
@@ -116,9 +118,11 @@ class DesignSpace:
         return math.prod(int(k) for k in self.nvec)
 
     def default(self) -> Design:
+        """The default design (every parameter at its default); it honours every constraint."""
         return dict(self._default)
 
     def describe(self) -> list[dict[str, Any]]:
+        """One dict per parameter: name, kind, group, allowed values, cardinality, default, help."""
         return [p.describe() for p in self.params]
 
     # --- validation ---------------------------------------------------------------------------------
@@ -231,6 +235,7 @@ class DesignSpace:
         return self._rows(cols, n)
 
     def sample_frame(self, n: int, seed=None):
+        """``n`` sampled designs as a DataFrame, one typed column per parameter."""
         import pandas as pd
         return pd.DataFrame(self.sample_columns(n, seed))
 
@@ -329,6 +334,7 @@ class DesignSpace:
         return np.stack([p.index_of(cols[p.name]) for p in self.params], axis=1)
 
     def to_index(self, design: Mapping[str, Any]) -> np.ndarray:
+        """(d,) int64 grid indices of one design (Float values snap to the nearest bin)."""
         return self.to_index_batch([design])[0]
 
     def _check_index(self, idx: np.ndarray) -> np.ndarray:
@@ -351,16 +357,19 @@ class DesignSpace:
         return {p.name: _native(p.value_at(np.array([idx[j]]))[0]) for j, p in enumerate(self.params)}
 
     def index_columns(self, idx: np.ndarray) -> dict[str, np.ndarray]:
+        """Value columns of an (n, d) index matrix; InvalidDesignError if an index is out of range."""
         idx = self._check_index(idx)
         return {p.name: p.value_at(idx[:, j]) for j, p in enumerate(self.params)}
 
     def from_index_batch(self, idx, check_constraints: bool = True) -> list[Design]:
+        """Designs of an (n, d) index matrix; ConstraintViolation unless ``check_constraints=False``."""
         cols = self.index_columns(np.asarray(idx))
         if check_constraints:
             self._check_constraints(cols, "batch")
         return self._rows(cols, len(idx))
 
     def from_index(self, idx, check_constraints: bool = True) -> Design:
+        """The design of one (d,) index vector (see :meth:`from_index_batch`)."""
         return self.from_index_batch(np.asarray(idx)[None, :], check_constraints)[0]
 
     def to_unit_batch(self, designs) -> np.ndarray:
@@ -369,9 +378,11 @@ class DesignSpace:
         return np.stack([p.to_unit(cols[p.name]) for p in self.params], axis=1)
 
     def to_unit(self, design: Mapping[str, Any]) -> np.ndarray:
+        """(d,) floats in [0, 1] encoding one design (see :meth:`to_unit_batch`)."""
         return self.to_unit_batch([design])[0]
 
     def unit_columns(self, u: np.ndarray) -> dict[str, np.ndarray]:
+        """Value columns of an (n, d) matrix in [0, 1] (clipped); InvalidDesignError for NaN or bad shapes."""
         u = np.asarray(u, dtype=np.float64)
         if u.ndim != 2 or u.shape[1] != len(self):
             raise InvalidDesignError(f"unit vectors must have {len(self)} entries, got shape {u.shape}")
@@ -380,12 +391,14 @@ class DesignSpace:
         return {p.name: p.from_unit(u[:, j]) for j, p in enumerate(self.params)}
 
     def from_unit_batch(self, u, check_constraints: bool = True) -> list[Design]:
+        """Designs of an (n, d) unit matrix; ConstraintViolation unless ``check_constraints=False``."""
         cols = self.unit_columns(u)
         if check_constraints:
             self._check_constraints(cols, "batch")
         return self._rows(cols, len(u))
 
     def from_unit(self, u, check_constraints: bool = True) -> Design:
+        """The design of one (d,) unit vector (see :meth:`from_unit_batch`)."""
         return self.from_unit_batch(np.asarray(u)[None, :], check_constraints)[0]
 
     def optuna_distributions(self) -> dict[str, Any]:

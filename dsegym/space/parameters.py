@@ -43,6 +43,7 @@ class Parameter:
         raise NotImplementedError
 
     def valid_mask(self, values: np.ndarray) -> np.ndarray:
+        """Bool array: which ``values`` are allowed (NaN and out-of-range entries are not)."""
         raise NotImplementedError
 
     def index_of(self, values: np.ndarray) -> np.ndarray:
@@ -50,6 +51,7 @@ class Parameter:
         raise NotImplementedError
 
     def value_at(self, index: np.ndarray) -> np.ndarray:
+        """Values at integer grid indices (same shape as ``index``)."""
         raise NotImplementedError
 
     def to_unit(self, values: np.ndarray) -> np.ndarray:
@@ -58,13 +60,16 @@ class Parameter:
         return (idx + 0.5) / self.cardinality
 
     def from_unit(self, u: np.ndarray) -> np.ndarray:
+        """Values of points ``u`` in [0, 1] (clipped); uniform ``u`` gives the natural prior."""
         idx = np.minimum(np.floor(np.clip(u, 0.0, 1.0) * self.cardinality), self.cardinality - 1)
         return self.value_at(idx.astype(np.int64))
 
     def optuna_distribution(self):
+        """The Optuna distribution that searches this parameter."""
         raise NotImplementedError
 
     def from_optuna(self, value: Any) -> Any:
+        """The parameter value of an Optuna value (IndexError if out of range)."""
         return value
 
     def parse(self, text: str) -> Any:
@@ -74,6 +79,7 @@ class Parameter:
     # --- shared ------------------------------------------------------------------------------------
     @property
     def default(self) -> Any:
+        """The default value (the declared one, else a middle value)."""
         if self._default is not None:
             return self._default
         return _native(self.value_at(np.array([(self.cardinality - 1) // 2]))[0])
@@ -108,6 +114,7 @@ class Parameter:
         return self.value_at(self.index_of(arr)) if self.kind != "float" else arr.astype(np.float64)
 
     def describe(self) -> dict[str, Any]:
+        """Name, kind, group, allowed values, cardinality, default and help, as a dict."""
         return {"name": self.name, "kind": self.kind, "group": self.group, "allowed": self.allowed(),
                 "cardinality": self.cardinality, "default": self.default, "help": self.help}
 
@@ -209,9 +216,11 @@ class Categorical(_Choice):
 
     @property
     def default(self):
+        """The default value: the declared one, else the first choice."""
         return self._default if self._default is not None else self.values[0]
 
     def optuna_distribution(self):
+        """The Optuna distribution that searches this parameter."""
         from optuna.distributions import CategoricalDistribution
         return CategoricalDistribution(list(self.values))
 
@@ -234,10 +243,12 @@ class Ordinal(_Choice):
         super().__init__(name, values, group, default, help)
 
     def optuna_distribution(self):
+        """The Optuna distribution that searches this parameter."""
         from optuna.distributions import IntDistribution
         return IntDistribution(0, self.cardinality - 1)
 
     def from_optuna(self, value):
+        """The parameter value of an Optuna value (IndexError if out of range)."""
         if isinstance(value, bool) or not float(value).is_integer() or not 0 <= int(value) < self.cardinality:
             raise IndexError(value)
         return self.values[int(value)]
@@ -264,6 +275,7 @@ class PowerOfTwo(Ordinal):
         self.low, self.high = low, high
 
     def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
         return f"powers of two {self.low}..{self.high}"
 
 
@@ -294,28 +306,34 @@ class Integer(Parameter):
             raise ConfigError(f"default {default!r} of '{name}' is not in {self.allowed()}")
 
     def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
         top = self.low + (self.cardinality - 1) * self.step
         return f"integers {self.low}..{top}" + (f" in steps of {self.step}" if self.step > 1 else "")
 
     def valid_mask(self, values):
+        """Bool array: which ``values`` are allowed (NaN and out-of-range entries are not)."""
         v = np.asarray(values, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             return (np.isfinite(v) & (v == np.round(v)) & (v >= self.low) & (v <= self.high)
                     & ((np.round(v) - self.low) % self.step == 0))
 
     def index_of(self, values):
+        """Grid index of valid values (Float: nearest bin), as int64."""
         return ((np.asarray(values, dtype=np.float64) - self.low) // self.step).astype(np.int64)
 
     def value_at(self, index):
+        """Values at integer grid indices (same shape as ``index``)."""
         return self.low + np.asarray(index, dtype=np.int64) * self.step
 
     def to_unit(self, values):
+        """Map valid values into [0, 1]; ``from_unit`` inverts it."""
         if not self.log:
             return super().to_unit(values)
         v = np.asarray(values, dtype=np.float64)
         return (np.log(v + 0.5) - math.log(self.low)) / (math.log(self.high + 1) - math.log(self.low))
 
     def from_unit(self, u):
+        """Values of points ``u`` in [0, 1] (clipped); uniform ``u`` gives the natural prior."""
         if not self.log:
             return super().from_unit(u)
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
@@ -323,13 +341,16 @@ class Integer(Parameter):
         return np.clip(v, self.low, self.high).astype(np.int64)
 
     def optuna_distribution(self):
+        """The Optuna distribution that searches this parameter."""
         from optuna.distributions import IntDistribution
         return IntDistribution(self.low, self.high, log=self.log, step=self.step)
 
     def from_optuna(self, value):
+        """The parameter value of an Optuna value (IndexError if out of range)."""
         return int(value)
 
     def parse(self, text: str):
+        """A value typed on the command line, as this parameter's type (text that is no number stays text)."""
         try:
             f = float(text)
         except ValueError:
@@ -364,14 +385,17 @@ class Float(Parameter):
 
     @property
     def default(self):
+        """The default value (the declared one, else a middle value)."""
         if self._default is not None:
             return float(self._default)
         return float(math.sqrt(self.low * self.high) if self.log else (self.low + self.high) / 2)
 
     def allowed(self) -> str:
+        """Human-readable description of the allowed values."""
         return f"reals in [{self.low:g}, {self.high:g}]" + (" (log scale)" if self.log else "")
 
     def valid_mask(self, values):
+        """Bool array: which ``values`` are allowed (NaN and out-of-range entries are not)."""
         v = np.asarray(values, dtype=np.float64)
         with np.errstate(invalid="ignore"):
             return np.isfinite(v) & (v >= self.low) & (v <= self.high)
@@ -380,6 +404,7 @@ class Float(Parameter):
         return np.log(v) if self.log else v
 
     def index_of(self, values):
+        """Grid index of valid values (Float: nearest bin), as int64."""
         warped_grid = self._warp(self._grid)
         v = self._warp(np.asarray(values, dtype=np.float64))
         pos = np.clip(np.searchsorted(warped_grid, v), 1, self.cardinality - 1)
@@ -387,26 +412,32 @@ class Float(Parameter):
         return np.where(left_closer, pos - 1, pos).astype(np.int64)
 
     def value_at(self, index):
+        """Values at integer grid indices (same shape as ``index``)."""
         return self._grid[np.asarray(index, dtype=np.int64)]
 
     def to_unit(self, values):
+        """Map valid values into [0, 1]; ``from_unit`` inverts it."""
         lo, hi = self._warp(self.low), self._warp(self.high)
         return (self._warp(np.asarray(values, dtype=np.float64)) - lo) / (hi - lo)
 
     def from_unit(self, u):
+        """Values of points ``u`` in [0, 1] (clipped); uniform ``u`` gives the natural prior."""
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
         lo, hi = self._warp(self.low), self._warp(self.high)
         w = lo + u * (hi - lo)
         return np.clip(np.exp(w) if self.log else w, self.low, self.high)
 
     def optuna_distribution(self):
+        """The Optuna distribution that searches this parameter."""
         from optuna.distributions import FloatDistribution
         return FloatDistribution(self.low, self.high, log=self.log)
 
     def from_optuna(self, value):
+        """The parameter value of an Optuna value (IndexError if out of range)."""
         return float(value)
 
     def parse(self, text: str):
+        """A value typed on the command line, as this parameter's type (text that is no number stays text)."""
         try:
             return float(text)
         except ValueError:
