@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import ConfigError
 from .hparams import Choice, Int, Real
 from .index_agent import IndexAgent
+from .pareto_ranking import crowding_distance, non_dominated_ranks, nsga2_order  # noqa: F401  (old import path)
 
 # Children equal to an evaluated design, taken into the offspring for free, per asked design.
 _FREE_CHILDREN = 64
