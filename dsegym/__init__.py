@@ -26,8 +26,6 @@ from .problem import Objective, Problem, pareto_mask
 from .registry import _install_gymnasium_registration, list_problems, make, register
 from .space import Categorical, Constraint, DesignSpace, Float, Integer, Ordinal, PowerOfTwo
 
-_install_gymnasium_registration()  # Gymnasium ids now if gymnasium is loaded, else when it is imported
-
 __version__ = "0.1.0"
 
 __all__ = [
@@ -36,3 +34,5 @@ __all__ = [
     "PowerOfTwo", "Problem", "SimulationError", "TopologyFormatError", "TraceFormatError", "UnknownIdError",
     "list_problems", "make", "pareto_mask", "register",
 ]
+
+_install_gymnasium_registration()  # Gymnasium ids now if gymnasium is loaded, else when it is imported
