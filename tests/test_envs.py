@@ -151,3 +151,10 @@ def test_sequential_env_builds_the_design_one_parameter_at_a_time():
     _, r, term, _, info = env.step(0)
     assert term
     assert info["design"] == {"pes": 64, "dataflow": "is", "buffer_kb": 64, "bits": 4}
+
+
+def test_env_option_typo_names_the_allowed_options():
+    with pytest.raises(ConfigError, match=r"no option 'episode_len'; allowed options: .*episode_length"):
+        gym.make("dsegym/toy-accel", episode_len=5)
+    with pytest.raises(ConfigError, match=r"no option 'bogus'; allowed options: .*reward.*weights"):
+        gym.make("dsegym/toy-accel", bogus=1)
