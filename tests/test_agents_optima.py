@@ -5,7 +5,8 @@ run twice, also on ``toy-rastrigin`` (50,625 designs, optimum cost 1 at x = 2), 
 budget of 40 evaluations:
 
 * every design it proposes is valid (``space.valid_mask``) and the budget is exactly what it used;
-* the same seed gives the same history (seed 0 run twice, compared frame for frame);
+* the same seed gives the same history (seed 0 run twice, compared frame for frame; for the ``SLOW``
+  agents this is left to their own determinism tests in test_agents_rl/_surrogate/_core);
 * its best-score distribution is not worse than random search's with the same budget and seeds: a
   one-sided Mann-Whitney U test (scipy) must not reject "not worse" at ``ALPHA``;
 * the agents listed in ``BEATS_RANDOM`` must be significantly *better* than random search.
@@ -119,8 +120,9 @@ def test_agent_against_random_search(name, problem_id):
         assert len(h) == BUDGET, f"{name} seed {seed}: {len(h)} designs for a budget of {BUDGET}"
         valid = p.space.valid_mask(h[p.space.names])
         assert valid.all(), f"{name} seed {seed} proposed invalid designs: {h[p.space.names][~valid].head()}"
-    pd.testing.assert_frame_equal(hs[0], run(name, problem_id, SEEDS[0]),
-                                  obj=f"{name} history for seed {SEEDS[0]} (run twice)")
+    if name not in SLOW:
+        pd.testing.assert_frame_equal(hs[0], run(name, problem_id, SEEDS[0]),
+                                      obj=f"{name} history for seed {SEEDS[0]} (run twice)")
     scores = best_scores(hs)
     assert_not_worse_than_random(name, problem_id, scores)
     if name in BEATS_RANDOM[problem_id]:
