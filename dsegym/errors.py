@@ -59,7 +59,7 @@ class TopologyFormatError(DsegymError):
 
 
 class SimulationError(DsegymError):
-    """A simulator that returned non-finite or missing objective metrics (usually from bad problem options)."""
+    """A simulator that returned missing, non-finite or negative objective metrics (bad options or inputs)."""
 
 
 class DatasetError(DsegymError):

@@ -144,7 +144,7 @@ class Problem:
 
         Missing parameters take their defaults; invalid values raise InvalidDesignError, violated
         constraints ConstraintViolation. A simulator that returns the wrong number of rows, misses an
-        objective metric or returns a non-finite one raises SimulationError naming the design.
+        objective metric or returns a non-finite or negative one raises SimulationError naming the design.
         """
         import pandas as pd
         frame = self.space.to_frame(designs)
@@ -160,12 +160,16 @@ class Problem:
         if missing:
             raise SimulationError(f"simulator of '{self.id}' did not return objective metrics {missing}")
         values = out[metrics].to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = ~np.isfinite(values)
+        # Scores take logs of the objective metrics: a NaN, an infinity or a negative value (an
+        # overflowed latency, say) would rank as a perfect design. Refuse it, naming the design.
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values < 0)
         if bad.any():
             i, j = np.argwhere(bad)[0]
-            design = ", ".join(f"{k}={v!r}" for k, v in frame.iloc[int(i)].items())
-            raise SimulationError(f"problem '{self.id}' gave a non-finite {metrics[j]} ({values[i, j]}) for "
-                                  f"design {i} ({design}); check the problem options")
+            design = ", ".join(f"{k}={v.item() if hasattr(v, 'item') else v!r}" for k, v in frame.iloc[int(i)].items())
+            what = "non-finite" if not np.isfinite(values[i, j]) else "negative"
+            raise SimulationError(f"problem '{self.id}' gave a {what} {metrics[j]} ({values[i, j]}) for "
+                                  f"design {i} ({design}); check the problem options and inputs")
         return out.reset_index(drop=True)
 
     def evaluate_one(self, design: Mapping[str, Any]) -> dict[str, float]:

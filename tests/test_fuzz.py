@@ -97,7 +97,7 @@ CLI = [
     ["search", "toy-accel", "--agent", "marl", "--hp", "agents=bogus"],
     ["search", "toy-accel", "--agent", "dqn", "--hp", "buffer_size=0"],
     pytest.param(["describe", "dram-stream", "-a", "trace_clk_mhz=0"], marks=DRAM),
-    pytest.param(["evaluate", "dram-stream", "-a", "trace_clk_mhz=NaN"], marks=DRAM),
+    ["evaluate", "dram-stream", "-a", "trace_clk_mhz=NaN"],  # the core refuses its negative latency
     pytest.param(["describe", "dram-stream", "-a", "n=-5"], marks=DRAM),
     ["describe", "dram", "-a", "trace=/nonexistent/trace.stl"],
     ["describe", "dram", "-a", "memory=DDR9"],
@@ -147,6 +147,19 @@ def test_cli_bad_files_are_one_line_exit_2(name, content, argv, option, mark, tm
     code = main([*argv, option.format(path=path)])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+
+
+def test_a_layer_of_1e27_macs_never_yields_a_negative_latency(tmp_path, capsys):
+    """Either a clean one-line error, or a positive latency: never an overflowed, "best" design."""
+    topo = tmp_path / "huge.csv"
+    topo.write_text("Layer, M, N, K,\nhuge, 1000000000, 1000000000, 1000000000,\n")
+    code = main(["evaluate", "accel-resnet18", "-a", f"topology={topo}", "--json"])
+    out, err = capsys.readouterr()
+    if code == 2:
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    else:
+        import json
+        assert code == 0 and json.loads(out)["metrics"]["latency_cycles"] > 0
 
 
 @RUNNER
@@ -301,6 +314,10 @@ API = {
     "simulator returns NaN": lambda: Problem(
         "p", DesignSpace([Integer("x", 1, 2)]), lambda df: pd.DataFrame({"latency_cycles": [np.nan] * len(df)}),
         [Objective("latency_cycles")]).evaluate([{}]),
+    "dram trace_clk_mhz=nan evaluated": lambda: dsegym.make("dram-stream", trace_clk_mhz=float("nan")).evaluate([{}]),
+    "simulator returns a negative latency": lambda: Problem(
+        "p", DesignSpace([Integer("x", 1, 2)]), lambda df: pd.DataFrame({"latency_cycles": [-1.0] * len(df)}),
+        [Objective("latency_cycles")]).evaluate([{}]),
     "simulator returns wrong rows": lambda: Problem(
         "p", DesignSpace([Integer("x", 1, 2)]), lambda df: pd.DataFrame({"latency_cycles": [1.0, 2.0]}),
         [Objective("latency_cycles")]).evaluate([{}]),
@@ -309,7 +326,7 @@ API = {
 API_OTHERS = {
     "accel workload=123": (lambda: dsegym.make("accel-resnet18", workload=123), ACC),
     "dram trace_clk_mhz=0": (lambda: dsegym.make("dram-stream", trace_clk_mhz=0), DRAM),
-    "dram trace_clk_mhz=nan": (lambda: dsegym.make("dram-stream", trace_clk_mhz=float("nan")).evaluate([{}]), DRAM),
+
     "dram n=-5": (lambda: dsegym.make("dram-stream", n=-5), DRAM),
 }
 
