@@ -1,7 +1,7 @@
 """Layers (convolutions and GEMMs) in SCALE-Sim's terms, and the tables the simulator reads.
 
 Every layer becomes the GEMM SCALE-Sim maps onto the array: M = output pixels, N = filters,
-K = FH*FW*C (REFERENCES section 2). ``repeat`` runs the same layer several times on independent data:
+K = FH*FW*C (SCALE-Sim v3; docs/references.md, Accelerator). ``repeat`` runs the same layer several times on independent data:
 the heads of an attention layer, identical transformer blocks, or the per-channel convolutions that
 SCALE-Sim turns a depthwise layer into.
 

@@ -72,12 +72,12 @@ def unique_layers(M, N, K, I):
     return cols, inverse.reshape(-1).astype(np.int64)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _ceil_div(a, b):
     return np.ceil(a / b)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _block(limit, granule, whole):
     """Largest multiple of ``granule`` <= limit, at least one granule, at most ``whole``."""
     b = np.floor(limit / granule) * granule
@@ -88,7 +88,7 @@ def _block(limit, granule, whole):
     return b
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", error_model="numpy")
 def _refetch(total, resident, passes):
     """Bytes of an operand of ``total`` bytes used ``passes`` times with ``resident`` bytes kept on chip."""
     miss = total - resident
@@ -97,7 +97,7 @@ def _refetch(total, resident, passes):
     return total + (passes - 1.0) * miss
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", fastmath={"nnan", "ninf", "nsz", "contract"})
 def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, ints, floats, order):  # noqa: C901
     n = d.shape[1]
     Lu = M_.shape[0]
