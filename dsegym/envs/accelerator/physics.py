@@ -27,9 +27,24 @@ def _per_value(fn, *cols):
     if len(cols) == 1:
         codes, uniq = pd.factorize(cols[0])
         return np.array([fn(float(u)) for u in uniq], dtype=np.float64)[codes]
-    key = np.stack(cols, axis=1)
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    return np.array([fn(*map(float, row)) for row in uniq], dtype=np.float64)[inverse.reshape(-1)]
+    codes = []
+    uniques = []
+    for col in cols:
+        c, u = pd.factorize(col)
+        codes.append(c.astype(np.int64))
+        uniques.append(np.asarray(u, dtype=np.float64))
+    key = codes[0]
+    for c, u in zip(codes[1:], uniques[1:]):
+        key = key * len(u) + c
+    kc, ku = pd.factorize(key)
+    rows = []
+    for k in ku:  # decode each distinct combined key back to its values
+        vals = []
+        for u in reversed(uniques):
+            k, j = divmod(int(k), len(u))
+            vals.append(float(u[j]))
+        rows.append(fn(*reversed(vals)))
+    return np.array(rows, dtype=np.float64)[kc]
 
 
 def design_physics(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
