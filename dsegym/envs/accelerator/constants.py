@@ -227,7 +227,7 @@ def pe_pj(weight_bits, act_bits, weight_stationary=False):
     forwarding of the activation and partial sum to the neighbours.
 
     >>> round(float(pe_pj(8, 8)), 3)
-    0.805
+    1.011
     """
     reg_pj = REG_FJ_PER_BIT_40NM * 1e-3 / node_energy_scale(40)
     bits = pe_register_bits(weight_bits, act_bits, weight_stationary)
@@ -248,7 +248,7 @@ def pe_um2(weight_bits, act_bits, weight_stationary=False):
     CELL_UTILIZATION, plus the control share.
 
     >>> round(float(pe_um2(8, 8)))
-    1053
+    998
     """
     cells = (MULT_INT8_UM2 * (np.asarray(weight_bits) * np.asarray(act_bits)) / MULT_REF_BITS2 + ADD32_UM2
              + REG_UM2_PER_BIT * pe_register_bits(weight_bits, act_bits, weight_stationary))

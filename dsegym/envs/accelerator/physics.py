@@ -8,7 +8,7 @@ shapes. Scalar functions of ``constants`` run once per distinct value of the par
 >>> cols, _ = design_columns([{"rows": 256, "cols": 256, "tech_nm": 28, "clock_mhz": 700}])
 >>> p = design_physics(cols)
 >>> round(float(p["vdd"][0]), 2), round(float(p["area_pe_mm2"][0]), 1)
-(0.9, 37.2)
+(0.9, 33.6)
 """
 from __future__ import annotations
 
