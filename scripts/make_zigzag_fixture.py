@@ -152,8 +152,8 @@ def energies(d: dict) -> dict:
     """dsegym's per-event energies of design ``d`` (what both tools are given)."""
     from dsegym.envs.accelerator import constants as K
     from dsegym.envs.accelerator.designs import design_columns
-    from dsegym.envs.accelerator.physics import design_inputs, design_physics
     from dsegym.envs.accelerator.model import DESIGN_FIELDS
+    from dsegym.envs.accelerator.physics import design_inputs, design_physics
 
     cols, _ = design_columns([d])
     phys = design_physics(cols)

@@ -44,7 +44,7 @@ def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
         n = len(designs)
         present = list(designs.columns)
         # categoricals stay Series (factorize reads Arrow strings without converting them)
-        get = lambda name: designs[name] if name in _CATEGORIES else designs[name].to_numpy()  # noqa: E731
+        get = lambda name: designs[name] if name in _CATEGORIES else designs[name].to_numpy()
     else:
         designs = list(designs)
         n = len(designs)
@@ -52,7 +52,7 @@ def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
             if not isinstance(d, Mapping):
                 raise InvalidDesignError(f"design {i} is a {type(d).__name__}, expected a dict of parameters")
         present = list(dict.fromkeys(k for d in designs for k in d))
-        get = lambda name: np.array([d.get(name, DEFAULTS[name]) for d in designs],  # noqa: E731
+        get = lambda name: np.array([d.get(name, DEFAULTS[name]) for d in designs],
                                     dtype=object if name in _CATEGORIES else None)
     unknown = [c for c in present if c not in DEFAULTS]
     if unknown:

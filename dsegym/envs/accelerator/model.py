@@ -81,10 +81,8 @@ def _ceil_div(a, b):
 def _block(limit, granule, whole):
     """Largest multiple of ``granule`` <= limit, at least one granule, at most ``whole``."""
     b = np.floor(limit / granule) * granule
-    if b < granule:
-        b = granule
-    if b > whole:
-        b = whole
+    b = max(b, granule)
+    b = min(b, whole)
     return b
 
 
@@ -92,13 +90,12 @@ def _block(limit, granule, whole):
 def _refetch(total, resident, passes):
     """Bytes of an operand of ``total`` bytes used ``passes`` times with ``resident`` bytes kept on chip."""
     miss = total - resident
-    if miss < 0.0:
-        miss = 0.0
+    miss = max(miss, 0.0)
     return total + (passes - 1.0) * miss
 
 
 @njit(cache=True, error_model="numpy", fastmath={"nnan", "ninf", "nsz", "contract"})
-def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, ints, floats, order):  # noqa: C901
+def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, ints, floats, order):
     n = d.shape[1]
     Lu = M_.shape[0]
     L = shape_of.shape[0]

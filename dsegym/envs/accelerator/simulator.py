@@ -38,7 +38,7 @@ def simulate_arrays(designs, layers, fidelity: str = "physical", chained: bool =
     """
     physical = _check_fidelity(fidelity)
     lt = layer_table(layers)
-    cols, n = design_columns(designs)
+    cols, _ = design_columns(designs)
     phys = design_physics(cols)
     lay, shape_of = unique_layers(lt.M, lt.N, lt.K, lt.ifmap_elems)
     ints, floats, order = evaluate(lay, shape_of, lt.repeat, design_inputs(cols, phys), physical, chained)
