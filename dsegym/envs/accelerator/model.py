@@ -17,9 +17,11 @@ size, from a small candidate set evaluated in closed form:
   block whose inputs fit half the ifmap buffer. Inputs are refetched per column fold unless the
   block's inputs stay in the buffer; weights are refetched per block unless all weights fit.
 * is: the same with the roles of M/N and inputs/weights swapped (``tile_n`` weight columns).
-* os: partial sums stay in the PEs, so no spill; candidates are SCALE-Sim's order (per R rows, all
-  column folds), the column-major order, and input blocks (rows whose inputs fit) or weight blocks
-  (columns whose weights fit) reused across the other operand's folds.
+* os: partial sums stay in the PEs; candidates are SCALE-Sim's order (per R rows, all column folds),
+  the column-major order, input blocks (rows whose inputs fit) or weight blocks (columns whose weights
+  fit) reused across the other operand's folds, and a reduction split into chunks whose K x C weight
+  slice fits the filter buffer, the partial sums of a column fold waiting in the ofmap buffer (32-bit,
+  read and written once per chunk; spilled to DRAM if they do not fit).
 
 An operand used p times at the buffer level is fetched once plus (p - 1) times the part that does not
 stay resident (the resident part stays pinned, so a bigger buffer never adds traffic). Partial sums
@@ -54,7 +56,8 @@ PSUM_BYTES = 4.0
 
 # names and dtypes of the per-design inputs of the kernel, in argument order
 DESIGN_FIELDS = ("R", "C", "df", "cap_i", "cap_w", "cap_p", "a_b", "w_b", "inv_bpc", "e_mac", "e_if", "e_f",
-                 "e_of", "e_fill_i", "e_fill_w", "e_fill_o", "e_dram", "static_pj", "static_ref", "inv_bpc_ref")
+                 "e_of", "e_fill_i", "e_fill_w", "e_fill_o", "e_dram", "static_pj", "static_ref", "inv_bpc_ref",
+                 "e_psum")
 COUNT_COLUMNS = ("compute_cycles", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "cycles",
                  "dram_bytes", "tile_m", "tile_n")
 FLOAT_COLUMNS = ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_static_pj",
@@ -124,6 +127,7 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
         static_pj = d[17, i]
         static_ref = d[18, i]
         inv_bpc_ref = d[19, i]
+        e_psum = d[20, i]
         for u in range(Lu):
             M = M_[u]
             N = N_[u]
@@ -157,6 +161,7 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
             tile_m = M
             tile_n = N
             best_run = compute
+            psum_words = 0.0
             first = 0.0
             I_b = 0.0
             O_b = 0.0
@@ -176,15 +181,18 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                 fill_e = 0.0
                 cycles = 0.0
                 best_run = 0.0
+                psum_words = 0.0
                 if df == WS:  # the first stationary tile must arrive before compute starts
                     first = min(K, R) * min(N, C) * w_b
                 elif df == IS:
                     first = min(K, R) * min(M, C) * a_b
                 else:
                     first = 0.0
-                for cand in range(4):
+                for cand in range(5):
+                    c_psum_words = 0.0  # extra partial-sum words moved between ofmap SRAM and array (os)
+                    c_tblk = T
                     if df == WS or df == IS:
-                        if cand == 3:
+                        if cand >= 3:
                             continue
                         # the blocked operand (ws: input rows, is: weight columns)
                         if df == WS:
@@ -235,6 +243,20 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                             w_dram = _refetch(W_b, cap_w, nblk) + (_ceil_div(blk, R) - 1.0) * nblk * fc * max(
                                 K * min(N, C) * w_b - cap_w, 0.0) * (1.0 if W_b > cap_w else 0.0)
                             c_tm, c_tn, c_order = blk, N, 0
+                        elif cand == 4:  # reduction split into chunks whose weight slice fits; the
+                            # partial sums of a column fold wait in the ofmap buffer between chunks
+                            ncols = min(N, C)
+                            kc = min(K, max(1.0, np.floor(cap_w / (ncols * w_b))))
+                            nk = _ceil_div(K, kc)
+                            if nk <= 1.0:
+                                continue
+                            w_dram = W_b
+                            i_dram = _refetch(I_b, cap_i, fc)
+                            spill_os = max(M * ncols - cap_p, 0.0) * fc * (nk - 1.0) * 2.0 * PSUM_BYTES
+                            w_dram += spill_os  # counted with the traffic below
+                            c_psum_words = 2.0 * (nk - 1.0) * M * N
+                            c_tm, c_tn, c_order = M, ncols, 1
+                            c_tblk = kc
                         else:  # weight columns kept while all inputs stream past
                             blk = _block(cap_w / (K * w_b), C, N)
                             nblk = _ceil_div(N, blk)
@@ -244,14 +266,14 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                             c_tm, c_tn, c_order = M, blk, 1
                         o_dram = O_b
                         traffic = i_dram + w_dram + o_dram
-                        sram_extra = 0.0
-                        c_passes = 1.0
+                        sram_extra = c_psum_words * e_psum
+                        c_passes = 1.0 if cand != 4 else nk
                     if df == WS:
                         t_blk = c_tm
                     elif df == IS:
                         t_blk = c_tn
                     else:
-                        t_blk = T
+                        t_blk = c_tblk
                     # pipelined folds: the next stationary tile shifts in while the current one computes
                     run = c_passes * folds * max(t_blk, R) + extra
                     c_cycles = np.ceil(max(run, traffic * inv_bpc) + first * inv_bpc)
@@ -266,6 +288,7 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                         dram = traffic
                         tile_m, tile_n, best_order = c_tm, c_tn, c_order
                         passes_unit = c_passes
+                        psum_words = c_psum_words
                         fill_e = c_fill
                         cycles = c_cycles
                         best_run = run
@@ -273,10 +296,15 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                     f_reads = K * N * passes_unit
                 elif df == IS:
                     if_reads = M * K * passes_unit
+                else:
+                    of_writes += psum_words
                 e_dram_part = dram * e_dram
             e_mac_part = macs * e_mac
             # ofmap: os writes finished outputs; ws/is read-modify-write partial sums (first write only writes)
-            of_acc = of_writes * e_of if df == OS else (2.0 * of_writes - M * N) * e_of
+            if df == OS:  # finished outputs, plus any 32-bit partial sums parked between reduction chunks
+                of_acc = (of_writes - psum_words) * e_of + psum_words * e_psum
+            else:
+                of_acc = (2.0 * of_writes - M * N) * e_of
             e_sram_part = if_reads * e_if + f_reads * e_f + of_acc + fill_e
             e_static_part = cycles * static_pj
             res_i[u, 0] = compute

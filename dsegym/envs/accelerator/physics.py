@@ -112,6 +112,7 @@ def design_inputs(cols: dict[str, np.ndarray], phys: dict[str, np.ndarray]) -> n
         # a DRAM byte is also written into (or read out of) its SRAM
         "e_fill_i": pj64["ifmap"] / 8.0, "e_fill_w": pj64["filter"] / 8.0, "e_fill_o": pj64["ofmap"] / 8.0,
         "e_dram": e_dram,
+        "e_psum": pj64["ofmap"] * (K.PSUM_BITS / 64.0),  # one 32-bit partial sum in or out of the ofmap SRAM
         "static_pj": phys["static_w"] * 1e12 / (cols["clock_mhz"] * 1e6),  # W x seconds per cycle, in pJ
         # the same at the node's nominal clock and supply: what the mapper prices leakage at
         "static_ref": phys["static_nominal_w"] * 1e12 / (phys["f_nominal_mhz"] * 1e6),
