@@ -26,7 +26,7 @@ def _xfail(branch: str):
     return pytest.mark.xfail(strict=False, reason=f"fixed on branch {branch}")
 
 
-ACC, DRAM, RUNNER = _xfail("issue7"), (), _xfail("issue8")  # issue9 landed
+ACC, DRAM, RUNNER = (), (), _xfail("issue8")  # issues 7 and 9 landed
 
 # --- the CLI: exit code 2, one line, no traceback ------------------------------------------------------
 CLI = [
