@@ -35,7 +35,8 @@ def _synflow(arch: NetArch) -> float:
             p.abs_()
     x = torch.ones(1, 1, 8, 8, dtype=torch.float64)
     model(x).sum().backward()
-    return float(sum((p * p.grad).abs().sum() for p in model.parameters()))
+    with torch.no_grad():
+        return float(sum((p * p.grad).abs().sum() for p in model.parameters()))
 
 
 def _grad_norm(arch: NetArch) -> float:
@@ -47,7 +48,8 @@ def _grad_norm(arch: NetArch) -> float:
     model = arch.build()
     loss = torch.nn.functional.cross_entropy(model(data.x_train[:PROXY_BATCH]), data.y_train[:PROXY_BATCH])
     loss.backward()
-    return float(sum(p.grad.norm() for p in model.parameters()))
+    with torch.no_grad():
+        return float(sum(p.grad.norm() for p in model.parameters()))
 
 
 def proxy_scores(arch: NetArch, proxy: str, seed: int = 0) -> float:
