@@ -33,7 +33,7 @@ from .network import ACT_BITS, ARCHITECTURES, WEIGHT_BITS, NetArch
 from .training import RECIPE, ptq_accuracy, qat_accuracy, train_float
 
 SEEDS = (0, 1, 2)
-COLLAPSE_DROP = 0.02
+COLLAPSE_DROP = 0.02  # PTQ this far below float counts as collapsed: QAT instead
 TABLE_NAME = "accuracy_table.parquet"
 
 
@@ -59,6 +59,7 @@ class AccuracyOracle:
         self.cache = DiskCache(cache_dir)
         self.seeds = tuple(int(s) for s in seeds)
         self.train_missing = train_missing
+        self.collapse_drop = COLLAPSE_DROP
         self._states: dict[tuple[str, int], object] = {}
 
     # --- float networks -----------------------------------------------------------------------------
@@ -105,7 +106,7 @@ class AccuracyOracle:
         floats = np.array([self.float_network(arch, s)[1] for s in self.seeds])
         accs = np.array([self._quant("ptq", arch, wbits, abits, s) for s in self.seeds])
         method = "ptq"
-        if accs.mean() < floats.mean() - COLLAPSE_DROP:
+        if accs.mean() < floats.mean() - self.collapse_drop:
             accs = np.array([self._quant("qat", arch, wbits, abits, s) for s in self.seeds])
             method = "qat"
         return {"accuracy": float(accs.mean()), "accuracy_std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,

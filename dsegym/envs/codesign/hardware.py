@@ -1,0 +1,90 @@
+"""Running a quantised network on the accelerator model, layer by layer at each layer's precision.
+
+The array is built of Bit Fusion units (Sharma et al., ISCA 2018): each unit holds 16 2-bit
+BitBricks that fuse into one 8x8-bit multiplier, or split into (8/w')(8/a') narrower ones, where w'
+and a' are the layer's weight and activation widths rounded up to 2, 4 or 8 bits (the bricks fuse in
+powers of two). So a layer at lower precision runs that many times more MACs per cycle, and each MAC
+costs the energy of its own width (the accelerator model's MAC energy grows with w x a). The unit's
+area is that of an 8x8 PE: the classifier and input stay at 8 bits, so every array must support
+8x8. Bit Fusion's shift-add tree overhead is not modelled (an optimistic simplification).
+
+How the speed-up enters: the accelerator model gives a layer's compute cycles, its DRAM traffic and
+its total cycles (max(compute, DRAM) + the first tile's load). Compute cycles are divided by the
+speed-up, DRAM cycles (traffic / bytes per cycle, with the layer's own bit widths) are not, and
+static energy follows the new run time. The mapping the model chose at full speed is kept.
+
+>>> from dsegym.envs.codesign.network import NetArch
+>>> arch = NetArch(2, 8, 2, 3, True)
+>>> fast = run_network([{}], arch, (4, 4), (4, 4))
+>>> slow = run_network([{}], arch, (8, 8), (8, 8))
+>>> bool(fast["latency_cycles"][0] < slow["latency_cycles"][0]), bool(fast["energy_pj"][0] < slow["energy_pj"][0])
+(True, True)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .network import CLASSIFIER_BITS, NetArch
+
+ENERGY_PARTS = ("energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_static_pj")
+
+
+def fusion_width(bits) -> np.ndarray:
+    """Operand width a Bit Fusion unit runs ``bits`` at: 2, 4 or 8."""
+    b = np.asarray(bits)
+    return np.where(b <= 2, 2, np.where(b <= 4, 4, 8))
+
+
+def fusion_speedup(wbits, abits) -> np.ndarray:
+    """MACs per cycle of one 8x8 fusion unit at these widths (1 at 8x8, 16 at 2x2)."""
+    return (8 // fusion_width(wbits)) * (8 // fusion_width(abits))
+
+
+def run_network(designs, arch: NetArch, wbits, abits, tech_nm: int = 28) -> dict[str, np.ndarray]:
+    """Per-design totals of one inference of ``arch`` at per-layer bits on each accelerator design.
+
+    ``designs``: list of dicts or a DataFrame of accelerator parameters; ``wbits``/``abits``: one entry
+    per convolution, or (n, depth) arrays for per-design bits. Returns arrays of latency_cycles,
+    latency_ms, energy_pj and its four parts, area_mm2 and its parts, dram_bytes.
+    """
+    import pandas as pd
+
+    from ..accelerator.simulator import simulate_arrays
+
+    frame = designs if isinstance(designs, pd.DataFrame) else pd.DataFrame(list(designs))
+    frame = frame.reset_index(drop=True)
+    n = len(frame)
+    wb = np.broadcast_to(np.asarray(wbits), (n, arch.depth))
+    ab = np.broadcast_to(np.asarray(abits), (n, arch.depth))
+    layers = arch.accelerator_layers()
+    tot = {k: np.zeros(n) for k in ("cycles", "dram_bytes", "energy_pj") + ENERGY_PARTS}
+    info = None
+    for i, layer in enumerate(layers):
+        if i < arch.depth:
+            w, a = wb[:, i], ab[:, i]
+        else:
+            w = a = np.full(n, CLASSIFIER_BITS)
+        cols = frame.assign(weight_bits=w, act_bits=a, tech_nm=tech_nm)
+        out, _, layer_info = simulate_arrays(cols, [layer], "physical")
+        if i == len(layers) - 1:
+            info = layer_info  # the classifier runs at 8x8: the array's own precision
+        cycles = out["cycles"][:, 0].astype(np.float64)
+        compute = out["compute_cycles"][:, 0].astype(np.float64)
+        dram_bytes = out["dram_bytes"][:, 0].astype(np.float64)
+        bytes_per_cycle = layer_info["bw_gbps"] * 1e3 / layer_info["clock_mhz"]
+        dram_cycles = dram_bytes / bytes_per_cycle
+        first_load = np.maximum(cycles - np.maximum(compute, dram_cycles), 0.0)
+        fused = np.maximum(np.ceil(compute / fusion_speedup(w, a)), dram_cycles) + first_load
+        scale = fused / np.maximum(cycles, 1.0)
+        static = out["energy_static_pj"][:, 0] * scale
+        tot["cycles"] += fused
+        tot["dram_bytes"] += dram_bytes
+        for k in ("energy_mac_pj", "energy_sram_pj", "energy_dram_pj"):
+            tot[k] += out[k][:, 0]
+        tot["energy_static_pj"] += static
+    tot["energy_pj"] = sum(tot[k] for k in ENERGY_PARTS)
+    result = {"latency_cycles": tot.pop("cycles"), **tot}
+    result["latency_ms"] = result["latency_cycles"] / (info["clock_mhz"] * 1e3)
+    for k in ("area_mm2", "area_pe_mm2", "area_sram_mm2", "area_phy_mm2"):
+        result[k] = np.asarray(info[k], dtype=np.float64)
+    return result
