@@ -30,7 +30,7 @@ import numpy as np
 from ...errors import ConfigError
 from .cache import DiskCache, atomic_write_bytes, cache_key
 from .network import ACT_BITS, ARCHITECTURES, WEIGHT_BITS, NetArch
-from .training import RECIPE, ptq_accuracy, qat_accuracy, train_float
+from .training import RECIPE, activation_clips, ptq_accuracy, qat_accuracy, train_float
 
 SEEDS = (0, 1, 2)
 COLLAPSE_DROP = 0.02  # PTQ this far below float counts as collapsed: QAT instead
@@ -69,7 +69,7 @@ class AccuracyOracle:
     def float_network(self, arch: NetArch, seed: int):
         """(state_dict, float accuracy) of ``arch`` trained with ``seed``, from the cache or trained now."""
         if (arch.key, seed) in self._states:
-            return self._states[arch.key, seed]
+            return self._states[arch.key, seed][:2]
         key = self._float_key(arch, seed)
         state, record = self.cache.get_state(key), self.cache.get_json(key)
         if state is None or record is None:
@@ -79,9 +79,11 @@ class AccuracyOracle:
             state, acc = train_float(arch, seed)
             self.cache.put_state(key, state)
             record = {"accuracy": acc}
+        if "clips" not in record:
+            record["clips"] = activation_clips(arch, state)
             self.cache.put_json(key, record)
-        self._states[arch.key, seed] = (state, record["accuracy"])
-        return self._states[arch.key, seed]
+        self._states[arch.key, seed] = (state, record["accuracy"], record["clips"])
+        return self._states[arch.key, seed][:2]
 
     def is_cached(self, arch: NetArch) -> bool:
         return all(self.cache.get_json(self._float_key(arch, s)) is not None for s in self.seeds)
@@ -92,10 +94,11 @@ class AccuracyOracle:
         record = self.cache.get_json(key)
         if record is None:
             state, _ = self.float_network(arch, seed)
+            clips = self._states[arch.key, seed][2]
             if method == "ptq":
-                acc = ptq_accuracy(arch, state, wbits, abits)
+                acc = ptq_accuracy(arch, state, wbits, abits, clips)
             else:
-                acc = qat_accuracy(arch, state, wbits, abits, seed)
+                acc = qat_accuracy(arch, state, wbits, abits, seed, clips)
             record = {"accuracy": acc}
             self.cache.put_json(key, record)
         return record["accuracy"]

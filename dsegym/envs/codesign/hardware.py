@@ -40,6 +40,17 @@ def fusion_speedup(wbits, abits) -> np.ndarray:
     return (8 // fusion_width(wbits)) * (8 // fusion_width(abits))
 
 
+def _first_tile_bytes(frame, layer, wbits, abits) -> np.ndarray:
+    """Bytes of the first stationary tile, which must arrive before compute starts (as in
+    accelerator.model): ws a K x N weight tile, is a K x M input tile, os nothing."""
+    m, n, k = layer.mnk
+    rows, cols = frame["rows"].to_numpy(np.float64), frame["cols"].to_numpy(np.float64)
+    df = frame["dataflow"].to_numpy()
+    ws = np.minimum(k, rows) * np.minimum(n, cols) * np.asarray(wbits) / 8.0
+    is_ = np.minimum(k, rows) * np.minimum(m, cols) * np.asarray(abits) / 8.0
+    return np.where(df == "ws", ws, np.where(df == "is", is_, 0.0))
+
+
 def run_network(designs, arch: NetArch, wbits, abits, tech_nm: int = 28) -> dict[str, np.ndarray]:
     """Per-design totals of one inference of ``arch`` at per-layer bits on each accelerator design.
 
@@ -52,7 +63,9 @@ def run_network(designs, arch: NetArch, wbits, abits, tech_nm: int = 28) -> dict
     from ..accelerator.simulator import simulate_arrays
 
     frame = designs if isinstance(designs, pd.DataFrame) else pd.DataFrame(list(designs))
-    frame = frame.reset_index(drop=True)
+    from ..accelerator.space import SPACE
+
+    frame = frame[[c for c in frame.columns if c in SPACE]].reset_index(drop=True)
     n = len(frame)
     wb = np.broadcast_to(np.asarray(wbits), (n, arch.depth))
     ab = np.broadcast_to(np.asarray(abits), (n, arch.depth))
@@ -69,12 +82,12 @@ def run_network(designs, arch: NetArch, wbits, abits, tech_nm: int = 28) -> dict
         if i == len(layers) - 1:
             info = layer_info  # the classifier runs at 8x8: the array's own precision
         cycles = out["cycles"][:, 0].astype(np.float64)
-        compute = out["compute_cycles"][:, 0].astype(np.float64)
         dram_bytes = out["dram_bytes"][:, 0].astype(np.float64)
-        bytes_per_cycle = layer_info["bw_gbps"] * 1e3 / layer_info["clock_mhz"]
-        dram_cycles = dram_bytes / bytes_per_cycle
-        first_load = np.maximum(cycles - np.maximum(compute, dram_cycles), 0.0)
-        fused = np.maximum(np.ceil(compute / fusion_speedup(w, a)), dram_cycles) + first_load
+        inv_bpc = layer_info["clock_mhz"] / (layer_info["bw_gbps"] * 1e3)  # cycles per DRAM byte
+        first = _first_tile_bytes(frame, layer, w, a) * inv_bpc
+        # cycles = max(pipelined compute, DRAM) + first tile (accelerator.model): only compute speeds up
+        fused = np.ceil(np.maximum((cycles - first) / fusion_speedup(w, a), dram_bytes * inv_bpc) + first)
+        fused = np.minimum(fused, cycles)
         scale = fused / np.maximum(cycles, 1.0)
         static = out["energy_static_pj"][:, 0] * scale
         tot["cycles"] += fused

@@ -51,7 +51,7 @@ class QuantizedNet(nn.Module):
     ``calibrate`` must run once (on training images) before the first forward pass.
     """
 
-    def __init__(self, net: nn.Sequential, wbits, abits, classifier_bits: int = 8):
+    def __init__(self, net: nn.Sequential, wbits, abits, classifier_bits: int = 8, clips=None):
         super().__init__()
         self.net = net
         self.convs = [m for m in net if isinstance(m, nn.Conv2d)]
@@ -60,7 +60,7 @@ class QuantizedNet(nn.Module):
             raise ValueError(f"need {len(self.convs)} weight and activation bit widths, "
                              f"got {len(wbits)} and {len(abits)}")
         self.wbits, self.abits, self.classifier_bits = tuple(wbits), tuple(abits), classifier_bits
-        self.clips: list[float] | None = None
+        self.clips: list[float] | None = list(clips) if clips is not None else None
 
     def _run(self, x: torch.Tensor, record: list | None = None) -> torch.Tensor:
         conv_i = 0

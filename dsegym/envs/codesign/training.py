@@ -72,25 +72,36 @@ def train_float(arch: NetArch, seed: int):
         return {k: v.clone() for k, v in model.state_dict().items()}, test_accuracy(model)
 
 
-def _quantized(arch: NetArch, state, wbits, abits):
+def activation_clips(arch: NetArch, state) -> list[float]:
+    """Clipping value of each convolution's activations, calibrated on training images with the float
+    weights; it depends on the network only, not on the bits, so it is computed once per network."""
+    from .quantize import QuantizedNet
+
+    with _scoped_torch(0):
+        model = arch.build()
+        model.load_state_dict(state)
+        qnet = QuantizedNet(model, (8,) * arch.depth, (8,) * arch.depth, CLASSIFIER_BITS)
+        qnet.calibrate(load_digits_split().x_train[:RECIPE["calibration_images"]])
+        return qnet.clips
+
+
+def _quantized(arch: NetArch, state, wbits, abits, clips=None):
     from .quantize import QuantizedNet
 
     model = arch.build()
     model.load_state_dict(state)
-    qnet = QuantizedNet(model, wbits, abits, CLASSIFIER_BITS)
-    qnet.calibrate(load_digits_split().x_train[:RECIPE["calibration_images"]])
-    return qnet
+    return QuantizedNet(model, wbits, abits, CLASSIFIER_BITS, clips or activation_clips(arch, state))
 
 
-def ptq_accuracy(arch: NetArch, state, wbits, abits) -> float:
+def ptq_accuracy(arch: NetArch, state, wbits, abits, clips=None) -> float:
     """Test accuracy after post-training quantisation of the float weights (no retraining)."""
     with _scoped_torch(0):
-        return test_accuracy(_quantized(arch, state, wbits, abits).eval())
+        return test_accuracy(_quantized(arch, state, wbits, abits, clips).eval())
 
 
-def qat_accuracy(arch: NetArch, state, wbits, abits, seed: int) -> float:
+def qat_accuracy(arch: NetArch, state, wbits, abits, seed: int, clips=None) -> float:
     """Test accuracy after a few epochs of quantisation-aware training from the float weights."""
     with _scoped_torch(seed):
-        qnet = _quantized(arch, state, wbits, abits)
+        qnet = _quantized(arch, state, wbits, abits, clips)
         _fit(qnet, qnet.net.parameters(), RECIPE["qat_lr"], RECIPE["qat_epochs"], seed)
         return test_accuracy(qnet)
