@@ -43,7 +43,7 @@ def test_missing_columns_take_defaults_and_frame_equals_dicts():
 def test_layers_as_frame_and_workload_name():
     conv = pd.DataFrame([{"name": "c", "h": 10, "w": 10, "fh": 3, "fw": 3, "c": 4, "k": 6, "stride": 2}])
     gemm = pd.DataFrame([{"m": 1, "n": 40, "k": 24, "repeat": 3}])
-    ref = simulate({}, [Conv(10, 10, 3, 3, 4, 6, 2, name="c"), Gemm(1, 40, 24, repeat=3)])
+    ref = simulate({}, [Conv(10, 10, 3, 3, 4, 6, 2, name="c"), Gemm(1, 40, 24, repeat=3)], chained=False)
     got = pd.concat([simulate({}, conv), simulate({}, gemm)], ignore_index=True)
     cols = ["compute_cycles", "cycles", "dram_bytes", "energy_pj"]
     pd.testing.assert_frame_equal(ref[cols], got[cols])

@@ -11,7 +11,7 @@ ACCEL_IDS = [pid for pid in dsegym.list_problems() if pid.startswith("accel-")]
 LIMIT = 0.98
 
 
-def free_knobs(problem, n: int = 300, seed: int = 0):
+def free_knobs(problem, n: int = 200, seed: int = 0):
     """(parameter, value, share of designs it makes at least as good on every objective) per value."""
     space = problem.space
     base = space.sample_frame(n, seed)

@@ -30,7 +30,7 @@ def _designs(seed: int, n: int = 150) -> pd.DataFrame:
 
 
 def _pairs(designs, fidelity="physical", layers=LAYERS):
-    return simulate(designs, layers, fidelity=fidelity)
+    return simulate(designs, layers, fidelity=fidelity, chained=False)  # LAYERS are not a network
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -198,3 +198,22 @@ def test_workload_problem_aggregates_layers():
     np.testing.assert_allclose(res["dram_bytes"], sums["dram_bytes"])
     assert ((res["utilization"] > 0) & (res["utilization"] <= 1)).all()
     np.testing.assert_allclose(res["edp_uj_ms"], res["energy_uj"] * res["latency_ms"])
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_network_keeps_activations_that_fit_on_chip(seed):
+    """Chained layers never move more DRAM bytes than the same layers run alone; with an ifmap buffer
+    that holds every activation, only the weights, the first input and the last output cross."""
+    d = _designs(seed, n=40)
+    net = [Conv(30, 30, 3, 3, 16, 32, 1), Conv(30, 30, 3, 3, 32, 32, 1), Conv(28, 28, 1, 1, 32, 64, 1)]
+    alone = simulate(d, net, chained=False)
+    chained = simulate(d, net)
+    assert (chained["dram_bytes"].to_numpy() <= alone["dram_bytes"].to_numpy()).all()
+    assert (chained["cycles"].to_numpy() <= alone["cycles"].to_numpy()).all()
+    for col in ("ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb"):
+        d[col] = 1 << 16
+    r = simulate(d, net).groupby("design")["dram_bytes"].sum().to_numpy()
+    w_bits, a_bits = d["weight_bits"].to_numpy(float) / 8, d["act_bits"].to_numpy(float) / 8
+    weights = sum(la.mnk[1] * la.mnk[2] for la in net)
+    expected = weights * w_bits + (net[0].ifmap_elems + net[-1].mnk[0] * net[-1].mnk[1]) * a_bits
+    np.testing.assert_allclose(r, np.ceil(expected), atol=len(net))

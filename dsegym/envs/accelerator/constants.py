@@ -235,6 +235,14 @@ def pe_pj(weight_bits, act_bits, weight_stationary=False):
     return mac_pj(weight_bits, act_bits) + reg_pj * (bits + FORWARD_PER_REG_BIT * forwarded)
 
 
+def scratchpad_pj_per_mac(weight_bits, act_bits):
+    """pJ per MAC at 45 nm of a PE that works out of a local register file (Eyeriss-style): it reads the
+    weight and the input and reads and writes a partial sum of the activation width. ESTIMATE: a
+    register-file access costs what a register bit costs per cycle (Aladdin), per bit moved."""
+    reg_pj = REG_FJ_PER_BIT_40NM * 1e-3 / node_energy_scale(40)
+    return reg_pj * (np.asarray(weight_bits, dtype=np.float64) + 3.0 * np.asarray(act_bits))
+
+
 def pe_um2(weight_bits, act_bits, weight_stationary=False):
     """um^2 of one PE at 45 nm: multiplier, 32-bit adder and pipeline registers, placed at
     CELL_UTILIZATION, plus the control share.

@@ -29,7 +29,10 @@ _INT_RANGES = {"rows": (SPACE["rows"].low, SPACE["rows"].high), "cols": (SPACE["
 _REAL_RANGES = {"tech_nm": (7.0, 65.0)}
 # Physical parameters that are problem options, not searched knobs, with the problems' defaults;
 # dram_bw_gbps NaN means "channels x the type's per-channel bandwidth".
-OPTION_DEFAULTS = {"tech_nm": 28, "weight_bits": 8, "act_bits": 8, "dram_bw_gbps": float("nan")}
+# pe_scratchpad_bytes: per-PE local storage (register file) of spatial arrays such as Eyeriss; 0 for a
+# systolic array.
+OPTION_DEFAULTS = {"tech_nm": 28, "weight_bits": 8, "act_bits": 8, "dram_bw_gbps": float("nan"),
+                   "pe_scratchpad_bytes": 0}
 DEFAULTS = {**SPACE.default(), **OPTION_DEFAULTS}
 NAMES = tuple(SPACE.names) + tuple(OPTION_DEFAULTS)
 
@@ -123,6 +126,9 @@ def design_columns(designs) -> tuple[dict[str, np.ndarray], int]:
                 allowed = "finite numbers > 0"
                 if name == "dram_bw_gbps":  # NaN: not given (derived from the channels)
                     ok |= np.isnan(arr)
+                if name == "pe_scratchpad_bytes":
+                    ok |= arr == 0
+                    allowed = "finite numbers >= 0"
         if not ok.all():
             _fail(name, col, ~ok, allowed)
         out[name] = arr

@@ -69,10 +69,11 @@ class Conv:
     stride: int = 1
     name: str | None = None
     repeat: int = 1
+    batch: int = 1  # images processed together: they share the weights (GEMM M = output pixels x batch)
 
     def __post_init__(self):
         label = f"Conv {self.name!r}" if self.name else "Conv"
-        for f in _CONV_FIELDS + ("repeat",):
+        for f in _CONV_FIELDS + ("repeat", "batch"):
             object.__setattr__(self, f, _check_int(label, f, getattr(self, f)))
         if self.fh > self.h or self.fw > self.w:
             raise TopologyFormatError(f"{label}: filter {self.fh}x{self.fw} is larger than the input "
@@ -87,7 +88,7 @@ class Conv:
     @property
     def mnk(self) -> tuple[int, int, int]:
         eh, ew = self.out_hw
-        return eh * ew, self.k, self.fh * self.fw * self.c
+        return eh * ew * self.batch, self.k, self.fh * self.fw * self.c
 
     @property
     def ifmap_elems(self) -> int:
@@ -95,7 +96,7 @@ class Conv:
         eh, ew = self.out_hw
         rows = min(self.h, eh * self.fh, (eh - 1) * self.stride + self.fh)
         cols = min(self.w, ew * self.fw, (ew - 1) * self.stride + self.fw)
-        return rows * cols * self.c
+        return rows * cols * self.c * self.batch
 
     @property
     def macs(self) -> int:

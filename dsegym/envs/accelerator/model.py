@@ -23,11 +23,12 @@ size, from a small candidate set evaluated in closed form:
 
 An operand used p times at the buffer level is fetched once plus (p - 1) times the part that does not
 stay resident (the resident part stays pinned, so a bigger buffer never adds traffic). Partial sums
-that do not fit spill to DRAM as 32-bit words and come back. The candidate with the least energy of
-what the mapping changes wins (DRAM I/O, SRAM fills and tile reloads, and leakage over its run time;
-DRAM traffic dominates it, and breaks ties). Pure traffic minimisation was tried first: it picks blocks
-so small that tile reloads and stalls cost more than the bytes they save, so that e.g. a wider number
-format could lower a layer's energy. Compute is pipelined: a fold's stationary
+that do not fit spill to DRAM as 32-bit words and come back. The candidate with the least dynamic
+energy of what the mapping changes wins: DRAM I/O, SRAM fills, stationary-tile reloads and leakage over
+its run time (DRAM traffic dominates it, and breaks ties). Pure traffic minimisation was tried first: it picks blocks so
+small that tile reloads cost more than the bytes they save, so that e.g. a wider number format could
+lower a layer's energy. Leakage is priced at the node's nominal clock and supply, not the design's,
+so that a faster clock never switches a layer to a slower mapping. Compute is pipelined: a fold's stationary
 tile shifts in behind the previous fold (double-buffered, as TPU v1's weights), so a fold takes
 max(T_block, R) cycles and the array fills and drains once per block sequence:
 cycles = max(compute, DRAM bytes / bytes per cycle) + the time to load the first stationary tile.
@@ -53,7 +54,7 @@ PSUM_BYTES = 4.0
 
 # names and dtypes of the per-design inputs of the kernel, in argument order
 DESIGN_FIELDS = ("R", "C", "df", "cap_i", "cap_w", "cap_p", "a_b", "w_b", "inv_bpc", "e_mac", "e_if", "e_f",
-                 "e_of", "e_fill_i", "e_fill_w", "e_fill_o", "e_dram", "static_pj")
+                 "e_of", "e_fill_i", "e_fill_w", "e_fill_o", "e_dram", "static_pj", "static_ref", "inv_bpc_ref")
 COUNT_COLUMNS = ("compute_cycles", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "cycles",
                  "dram_bytes", "tile_m", "tile_n")
 FLOAT_COLUMNS = ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_static_pj",
@@ -97,13 +98,14 @@ def _refetch(total, resident, passes):
 
 
 @njit(cache=True)
-def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  # noqa: C901
+def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, ints, floats, order):  # noqa: C901
     n = d.shape[1]
     Lu = M_.shape[0]
     L = shape_of.shape[0]
     res_i = np.empty((Lu, 8))
     res_f = np.empty((Lu, 6))
     res_o = np.empty(Lu, dtype=np.int8)
+    res_x = np.empty((Lu, 6))
     for i in range(n):
         R = d[0, i]
         C = d[1, i]
@@ -123,6 +125,8 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  #
         e_fill_o = d[15, i]
         e_dram = d[16, i]
         static_pj = d[17, i]
+        static_ref = d[18, i]
+        inv_bpc_ref = d[19, i]
         for u in range(Lu):
             M = M_[u]
             N = N_[u]
@@ -155,6 +159,10 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  #
                 of_writes = M * N * fr
             tile_m = M
             tile_n = N
+            best_run = compute
+            first = 0.0
+            I_b = 0.0
+            O_b = 0.0
             best_order = 1 if df == WS else 0  # SCALE-Sim's order: ws streams all of M per column fold
             if not physical:
                 cycles = compute
@@ -170,6 +178,7 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  #
                 passes_unit = 1.0
                 fill_e = 0.0
                 cycles = 0.0
+                best_run = 0.0
                 if df == WS:  # the first stationary tile must arrive before compute starts
                     first = min(K, R) * min(N, C) * w_b
                 elif df == IS:
@@ -250,7 +259,11 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  #
                     run = c_passes * folds * max(t_blk, R) + extra
                     c_cycles = np.ceil(max(run, traffic * inv_bpc) + first * inv_bpc)
                     c_fill = i_dram * e_fill_i + w_dram * e_fill_w + o_dram * e_fill_o
-                    score = traffic * e_dram + c_fill + sram_extra + c_cycles * static_pj
+                    # the energy the mapping changes, with leakage priced at the node's nominal clock so
+                    # that the choice does not depend on the clock: a faster clock never switches a layer
+                    # to a slower mapping
+                    score = (traffic * e_dram + c_fill + sram_extra
+                             + max(run, traffic * inv_bpc_ref) * static_ref)
                     if score < best or (score == best and traffic < dram):
                         best = score
                         dram = traffic
@@ -258,6 +271,7 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  #
                         passes_unit = c_passes
                         fill_e = c_fill
                         cycles = c_cycles
+                        best_run = run
                 if df == WS:
                     f_reads = K * N * passes_unit
                 elif df == IS:
@@ -282,29 +296,68 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, d, physical, ints, floats, order):  #
             res_f[u, 3] = e_dram_part
             res_f[u, 4] = e_static_part
             res_f[u, 5] = macs / (cycles * R * C)
+            res_x[u, 0] = best_run
+            res_x[u, 1] = first
+            res_x[u, 2] = dram
+            res_x[u, 3] = I_b
+            res_x[u, 4] = O_b
+            res_x[u, 5] = macs
             res_o[u] = best_order
         for layer in range(L):
             u = shape_of[layer]
             r = rep[layer]
-            for j in range(6):
-                ints[j, i, layer] = np.int64(res_i[u, j] * r)
-            for j in range(6, 8):
-                ints[j, i, layer] = np.int64(res_i[u, j])
-            for j in range(5):
-                floats[j, i, layer] = np.float32(res_f[u, j] * r)
-            floats[5, i, layer] = np.float32(res_f[u, 5])
+            cyc = res_i[u, 4]
+            dram = res_x[u, 2]
+            e_d = res_f[u, 3]
+            e_s = res_f[u, 4]
+            util = res_f[u, 5]
+            if physical and (chain_in[layer] or chain_out[layer]):
+                # activations that fit half the ifmap buffer stay on chip between consecutive layers
+                saved = 0.0
+                if chain_in[layer] and res_x[u, 3] <= cap_i:
+                    saved += res_x[u, 3]
+                if chain_out[layer] and res_x[u, 4] <= cap_i:
+                    saved += res_x[u, 4]
+                if saved > 0.0:
+                    dram = dram - saved
+                    cyc = np.ceil(max(res_x[u, 0], dram * inv_bpc) + res_x[u, 1] * inv_bpc)
+                    e_d = dram * e_dram
+                    e_s = cyc * static_pj
+                    util = res_x[u, 5] / (cyc * R * C)
+            ints[0, i, layer] = np.int64(res_i[u, 0] * r)
+            ints[1, i, layer] = np.int64(res_i[u, 1] * r)
+            ints[2, i, layer] = np.int64(res_i[u, 2] * r)
+            ints[3, i, layer] = np.int64(res_i[u, 3] * r)
+            ints[4, i, layer] = np.int64(cyc * r)
+            ints[5, i, layer] = np.int64(np.ceil(dram) * r)
+            ints[6, i, layer] = np.int64(res_i[u, 6])
+            ints[7, i, layer] = np.int64(res_i[u, 7])
+            floats[0, i, layer] = np.float32((res_f[u, 1] + res_f[u, 2] + e_d + e_s) * r)
+            floats[1, i, layer] = np.float32(res_f[u, 1] * r)
+            floats[2, i, layer] = np.float32(res_f[u, 2] * r)
+            floats[3, i, layer] = np.float32(e_d * r)
+            floats[4, i, layer] = np.float32(e_s * r)
+            floats[5, i, layer] = np.float32(util)
             order[i, layer] = res_o[u]
 
 
-def evaluate(lay, shape_of, repeat, d, physical: bool):
+def evaluate(lay, shape_of, repeat, d, physical: bool, chained: bool = True):
     """Run the kernel: (8, n, L) int64 counts, (6, n, L) float32 energies/utilization, (n, L) int8 orders.
 
     ``d`` is the (len(DESIGN_FIELDS), n) float64 matrix of per-design inputs (see ``design_inputs``).
+    ``chained``: the layers run in order, each reading the previous one's output (a network), so
+    activations that fit half the ifmap buffer need not go to DRAM and back; the first layer's input and
+    the last one's output always do.
     """
     n, L = d.shape[1], len(shape_of)
     ints = np.empty((len(COUNT_COLUMNS), n, L), dtype=np.int64)
     floats = np.empty((len(FLOAT_COLUMNS), n, L), dtype=np.float32)
     order = np.empty((n, L), dtype=np.int8)
-    _kernel(lay["M"], lay["N"], lay["K"], lay["I"], shape_of, np.asarray(repeat, dtype=np.float64),
-            np.ascontiguousarray(d), bool(physical), ints, floats, order)
+    chain_in = np.zeros(L, dtype=np.bool_)
+    chain_out = np.zeros(L, dtype=np.bool_)
+    if chained and L > 1:
+        chain_in[1:] = True
+        chain_out[:-1] = True
+    _kernel(lay["M"], lay["N"], lay["K"], lay["I"], shape_of, np.asarray(repeat, dtype=np.float64), chain_in,
+            chain_out, np.ascontiguousarray(d), bool(physical), ints, floats, order)
     return ints, floats, order

@@ -51,15 +51,18 @@ def design_physics(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     bw = np.where(given_bw, cols["dram_bw_gbps"], cols["dram_channels"] * per_channel_gbps)
     channels = np.where(given_bw, bw / per_channel_gbps, cols["dram_channels"])
 
-    area_pe = pes * K.pe_um2(wb, ab, ws) * 1e-6 * a_logic
+    spad_um2 = cols["pe_scratchpad_bytes"] * 8.0 * K.REG_UM2_PER_BIT / K.CELL_UTILIZATION
+    area_pe = pes * (K.pe_um2(wb, ab, ws) + spad_um2) * 1e-6 * a_logic
     kb = cols["ifmap_sram_kb"] + cols["filter_sram_kb"] + cols["ofmap_sram_kb"]
     area_sram = kb * _per_value(K.sram_mm2_per_kb, nm)
     area_phy = channels * dram[:, 2]
     leak_density_w = _per_value(K.leak_mw_per_mm2, nm) * 1e-3
     static_w = (area_pe * leak_density_w * v2 + area_sram * leak_density_w + channels * dram[:, 3])
+    static_nominal_w = (area_pe + area_sram) * leak_density_w + channels * dram[:, 3]
     return {
         "vdd": vdd, "v2": v2, "e_logic": e_logic, "e_sram": e_sram, "bw_gbps": bw, "channels": channels,
-        "dram_pj_per_byte": dram[:, 1] * 8.0, "static_w": static_w,
+        "dram_pj_per_byte": dram[:, 1] * 8.0, "static_w": static_w, "static_nominal_w": static_nominal_w,
+        "f_nominal_mhz": _per_value(K.nominal_clock_mhz, nm),
         "area_pe_mm2": area_pe, "area_sram_mm2": area_sram, "area_phy_mm2": area_phy,
         "area_mm2": area_pe + area_sram + area_phy,
     }
@@ -84,7 +87,9 @@ def design_inputs(cols: dict[str, np.ndarray], phys: dict[str, np.ndarray]) -> n
         "cap_i": cols["ifmap_sram_kb"] * 512.0, "cap_w": cols["filter_sram_kb"] * 512.0,
         "cap_p": cols["ofmap_sram_kb"] * (512.0 / (K.PSUM_BITS / 8.0)),
         "a_b": ab / 8.0, "w_b": wb / 8.0, "inv_bpc": 1.0 / bpc,
-        "e_mac": K.pe_pj(wb, ab, df == WS) * phys["e_logic"] * phys["v2"],
+        "e_mac": (K.pe_pj(wb, ab, df == WS) + np.where(cols["pe_scratchpad_bytes"] > 0,
+                                                       K.scratchpad_pj_per_mac(wb, ab), 0.0))
+        * phys["e_logic"] * phys["v2"],
         "e_if": pj64["ifmap"] * (ab / 64.0),  # SRAM energy scales with the bits moved
         "e_f": pj64["filter"] * (wb / 64.0),
         # os writes finished outputs; ws/is access 32-bit partial sums
@@ -93,5 +98,8 @@ def design_inputs(cols: dict[str, np.ndarray], phys: dict[str, np.ndarray]) -> n
         "e_fill_i": pj64["ifmap"] / 8.0, "e_fill_w": pj64["filter"] / 8.0, "e_fill_o": pj64["ofmap"] / 8.0,
         "e_dram": e_dram,
         "static_pj": phys["static_w"] * 1e12 / (cols["clock_mhz"] * 1e6),  # W x seconds per cycle, in pJ
+        # the same at the node's nominal clock and supply: what the mapper prices leakage at
+        "static_ref": phys["static_nominal_w"] * 1e12 / (phys["f_nominal_mhz"] * 1e6),
+        "inv_bpc_ref": phys["f_nominal_mhz"] / (phys["bw_gbps"] * 1e3),
     }
     return np.stack([np.asarray(f[name], dtype=np.float64) for name in DESIGN_FIELDS])

@@ -30,7 +30,7 @@ def _check_fidelity(fidelity: str) -> bool:
     return fidelity == "physical"
 
 
-def simulate_arrays(designs, layers, fidelity: str = "physical"):
+def simulate_arrays(designs, layers, fidelity: str = "physical", chained: bool = True):
     """(n, L) arrays of every output column, the layer table, and per-design information (area parts,
     clock_mhz, pes, vdd, bw_gbps, static_w).
 
@@ -41,7 +41,7 @@ def simulate_arrays(designs, layers, fidelity: str = "physical"):
     cols, n = design_columns(designs)
     phys = design_physics(cols)
     lay, shape_of = unique_layers(lt.M, lt.N, lt.K, lt.ifmap_elems)
-    ints, floats, order = evaluate(lay, shape_of, lt.repeat, design_inputs(cols, phys), physical)
+    ints, floats, order = evaluate(lay, shape_of, lt.repeat, design_inputs(cols, phys), physical, chained)
     out = {name: ints[j] for j, name in enumerate(COUNT_COLUMNS)}
     out.update({name: floats[j] for j, name in enumerate(FLOAT_COLUMNS)})
     out["loop_order"] = order
@@ -50,7 +50,7 @@ def simulate_arrays(designs, layers, fidelity: str = "physical"):
     return out, lt, info
 
 
-def simulate(designs, layers, fidelity: str = "physical"):
+def simulate(designs, layers, fidelity: str = "physical", chained: bool = True):
     """Simulate every design on every layer; one DataFrame row per (design, layer), design-major.
 
     ``designs``: DataFrame, list of dicts or one dict of accelerator parameters (missing ones take the
@@ -58,7 +58,9 @@ def simulate(designs, layers, fidelity: str = "physical"):
     see ``designs``). ``layers``: Conv/Gemm objects, a DataFrame of layers, a SCALE-Sim topology CSV
     path or a zoo workload name. ``fidelity``: ``"physical"`` (chosen mapping, DRAM traffic, bandwidth
     stalls, pipelined folds) or ``"scalesim"`` (cycles and SRAM counts are SCALE-Sim v3's stall-free
-    figures, exactly; no DRAM).
+    figures, exactly; no DRAM). ``chained``: the layers form a network run in order, so an activation
+    that fits half the ifmap buffer stays on chip from one layer to the next (physical fidelity only);
+    pass False for independent layers.
 
     Columns: design (int32 index into ``designs``), layer (int32 index into ``layers``), layer_name
     (categorical); compute_cycles (SCALE-Sim's stall-free cycles, both fidelities), sram_ifmap_reads,
@@ -74,7 +76,7 @@ def simulate(designs, layers, fidelity: str = "physical"):
     """
     import pandas as pd
 
-    out, lt, info = simulate_arrays(designs, layers, fidelity)
+    out, lt, info = simulate_arrays(designs, layers, fidelity, chained)
     n, L = out["cycles"].shape
     names = _unique(lt.names)
     code_dtype = np.int8 if L < 128 else np.int16 if L < 32768 else np.int32
