@@ -96,9 +96,9 @@ class NetArch:
     def key(self) -> str:
         return f"d{self.depth}-w{self.width}-g{self.growth}-k{self.kernel}-p{int(self.pool)}"
 
-    def accelerator_layers(self):
-        """The network as the accelerator runs it, one image: SCALE-Sim convs on the padded input,
-        then the classifier as a 1 x 10 x features GEMM. Max-pooling is not a MAC workload and is
+    def accelerator_layers(self, batch: int = 1):
+        """The network as the accelerator runs it on ``batch`` images: SCALE-Sim convs on the padded
+        input (the batch shares the weights), then the classifier as a batch x 10 x features GEMM. Max-pooling is not a MAC workload and is
         left out (its cost is a comparison per input pixel, below 1% of any network here).
         """
         from ..accelerator.layers import Conv, Gemm
@@ -106,9 +106,9 @@ class NetArch:
         layers, c_in, pad = [], 1, self.kernel - 1
         for i, c_out in enumerate(self.channels):
             hw = self.input_hw(i) + pad
-            layers.append(Conv(hw, hw, self.kernel, self.kernel, c_in, c_out, 1, name=f"conv{i}"))
+            layers.append(Conv(hw, hw, self.kernel, self.kernel, c_in, c_out, 1, name=f"conv{i}", batch=batch))
             c_in = c_out
-        layers.append(Gemm(1, N_CLASSES, self.features, name="fc"))
+        layers.append(Gemm(batch, N_CLASSES, self.features, name="fc"))
         return layers
 
     def build(self):

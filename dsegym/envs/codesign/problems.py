@@ -34,7 +34,11 @@ from ...space import Categorical, Constraint, DesignSpace, Ordinal
 from .network import (ACT_BITS, DEPTHS, GROWTHS, IMAGE_HW, KERNELS, MAC_BUDGET, MAX_CHANNELS, N_CLASSES,
                       WEIGHT_BITS, WIDTHS, NetArch)
 
-FIXED_NETWORK = NetArch(3, 16, 2, 3, True)  # quant-digits: 16-32-64 channels, 3x3, pooled
+FIXED_NETWORK = NetArch(3, 16, 2, 3, True)
+# Images per inference. The networks are tiny (under 1 MMAC per image): one image's activations fit
+# any buffer, which would make the smallest buffers free; a batch that shares the weights is the
+# throughput workload such an accelerator is built for, and latency_ms is per batch.
+DEFAULT_BATCH = 64  # quant-digits: 16-32-64 channels, 3x3, pooled
 MAX_DEPTH = max(DEPTHS)
 FORMS = ("pareto", "constrained")
 FIDELITIES = ("trained", "params", "synflow", "grad_norm")
@@ -119,7 +123,7 @@ def _positive(name: str, value) -> float | None:
 
 
 def _make(fixed: NetArch | None, form: str, fidelity: str, quantization: str, seeds, cache_dir, tech_nm,
-          min_accuracy, limits: dict) -> Problem:
+          batch, min_accuracy, limits: dict) -> Problem:
     from ..accelerator.constants import TECH_NODES_NM
     from .accuracy import AccuracyOracle
 
@@ -133,6 +137,8 @@ def _make(fixed: NetArch | None, form: str, fidelity: str, quantization: str, se
         raise ConfigError(f"seeds must be an integer from 1 to 10 (training seeds averaged), got {seeds!r}")
     if isinstance(tech_nm, bool) or tech_nm not in TECH_NODES_NM:
         raise ConfigError(f"tech_nm must be one of {', '.join(map(str, sorted(TECH_NODES_NM)))}, got {tech_nm!r}")
+    if isinstance(batch, bool) or not isinstance(batch, numbers.Integral) or not 1 <= batch <= 4096:
+        raise ConfigError(f"batch must be an integer from 1 to 4096 (images per inference), got {batch!r}")
     limits = {LIMIT_OPTIONS[k]: _positive(k, v) for k, v in limits.items() if v is not None}
     if min_accuracy is not None and (_positive("min_accuracy", min_accuracy) > 1):
         raise ConfigError(f"min_accuracy is a fraction in (0, 1], got {min_accuracy!r}")
@@ -181,7 +187,7 @@ def _make(fixed: NetArch | None, form: str, fidelity: str, quantization: str, se
             bar.update()
         bar.close()
         for a, rows in groups.items():
-            out = run_network(frame.iloc[rows], a, wb[rows, :a.depth], ab[rows, :a.depth], tech_nm)
+            out = run_network(frame.iloc[rows], a, wb[rows, :a.depth], ab[rows, :a.depth], tech_nm, batch)
             for k in hw:
                 hw[k][rows] = out[k]
         data = {acc_metric: acc}
@@ -208,25 +214,26 @@ def _make(fixed: NetArch | None, form: str, fidelity: str, quantization: str, se
     what = "CNN x per-layer bits x accelerator" if fixed is None else f"per-layer bits x accelerator for {fixed.key}"
     return Problem("codesign-digits" if fixed is None else "quant-digits", space, simulate, objectives,
                    workload="digits", description=f"{what} on scikit-learn digits ({fidelity} accuracy)",
-                   info={"fidelity": fidelity, "form": form, "seeds": int(seeds), "tech_nm": tech_nm,
+                   info={"fidelity": fidelity, "form": form, "seeds": int(seeds), "tech_nm": tech_nm, "batch": batch,
                          "quantization": quantization, "cache": str(oracle.cache.root)})
 
 
 def make_codesign_problem(form: str = "pareto", fidelity: str = "trained", quantization: str = "auto",
-                          seeds: int = 3, cache_dir=None, tech_nm: int = 28, min_accuracy: float | None = None,
+                          seeds: int = 3, cache_dir=None, tech_nm: int = 28, batch: int = DEFAULT_BATCH,
+                          min_accuracy: float | None = None,
                           latency_limit_ms: float | None = None, energy_limit_uj: float | None = None,
                           area_limit_mm2: float | None = None) -> Problem:
     """``codesign-digits``: search the network, its per-layer bits and the accelerator together."""
-    return _make(None, form, fidelity, quantization, seeds, cache_dir, tech_nm, min_accuracy,
+    return _make(None, form, fidelity, quantization, seeds, cache_dir, tech_nm, batch, min_accuracy,
                  {"latency_limit_ms": latency_limit_ms, "energy_limit_uj": energy_limit_uj,
                   "area_limit_mm2": area_limit_mm2})
 
 
 def make_quant_problem(form: str = "pareto", quantization: str = "auto", seeds: int = 3, cache_dir=None,
-                       tech_nm: int = 28, min_accuracy: float | None = None,
+                       tech_nm: int = 28, batch: int = DEFAULT_BATCH, min_accuracy: float | None = None,
                        latency_limit_ms: float | None = None, energy_limit_uj: float | None = None,
                        area_limit_mm2: float | None = None) -> Problem:
     """``quant-digits``: one fixed network (16-32-64 channels); search per-layer bits and the accelerator."""
-    return _make(FIXED_NETWORK, form, "trained", quantization, seeds, cache_dir, tech_nm, min_accuracy,
+    return _make(FIXED_NETWORK, form, "trained", quantization, seeds, cache_dir, tech_nm, batch, min_accuracy,
                  {"latency_limit_ms": latency_limit_ms, "energy_limit_uj": energy_limit_uj,
                   "area_limit_mm2": area_limit_mm2})
