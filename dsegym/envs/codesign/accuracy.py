@@ -53,9 +53,13 @@ class AccuracyOracle:
     """Measured accuracies over a disk cache; see the module docstring."""
 
     def __init__(self, cache_dir: str | os.PathLike | None = None, seeds: Sequence[int] = SEEDS,
-                 train_missing: bool = True):
+                 train_missing: bool = True, epochs: int = RECIPE["epochs"]):
         if not seeds:
             raise ConfigError("accuracy needs at least one training seed")
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or not 1 <= epochs <= 100:
+            raise ConfigError(f"epochs must be an integer from 1 to 100, got {epochs!r}")
+        self.epochs = epochs
+        self.recipe = {**RECIPE, "epochs": epochs}
         self.cache = DiskCache(cache_dir)
         self.seeds = tuple(int(s) for s in seeds)
         self.train_missing = train_missing
@@ -64,7 +68,7 @@ class AccuracyOracle:
 
     # --- float networks -----------------------------------------------------------------------------
     def _float_key(self, arch: NetArch, seed: int) -> str:
-        return cache_key(kind="float", arch=arch.key, seed=seed, recipe=RECIPE)
+        return cache_key(kind="float", arch=arch.key, seed=seed, recipe=self.recipe)
 
     def float_network(self, arch: NetArch, seed: int):
         """(state_dict, float accuracy) of ``arch`` trained with ``seed``, from the cache or trained now."""
@@ -76,7 +80,7 @@ class AccuracyOracle:
             if not self.train_missing:
                 raise ConfigError(f"network {arch.key} (seed {seed}) is not in the accuracy cache "
                                   f"{self.cache.root}; build the table or allow training")
-            state, acc = train_float(arch, seed)
+            state, acc = train_float(arch, seed, self.epochs)
             self.cache.put_state(key, state)
             record = {"accuracy": acc}
         if "clips" not in record:
@@ -90,7 +94,7 @@ class AccuracyOracle:
 
     # --- quantised ----------------------------------------------------------------------------------
     def _quant(self, method: str, arch: NetArch, wbits, abits, seed: int) -> float:
-        key = cache_key(kind=method, arch=arch.key, wbits=wbits, abits=abits, seed=seed, recipe=RECIPE)
+        key = cache_key(kind=method, arch=arch.key, wbits=wbits, abits=abits, seed=seed, recipe=self.recipe)
         record = self.cache.get_json(key)
         if record is None:
             state, _ = self.float_network(arch, seed)

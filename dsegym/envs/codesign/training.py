@@ -37,6 +37,7 @@ def _scoped_torch(seed: int):
 
 
 def _fit(model, params, lr: float, epochs: int, seed: int) -> None:
+    """Adam over shuffled mini-batches of the training split for ``epochs`` epochs."""
     import torch
 
     data = load_digits_split()
@@ -64,11 +65,11 @@ def test_accuracy(model) -> float:
         return (model(data.x_test).argmax(1) == data.y_test).float().mean().item()
 
 
-def train_float(arch: NetArch, seed: int):
+def train_float(arch: NetArch, seed: int, epochs: int = RECIPE["epochs"]):
     """Train ``arch`` from scratch; returns (state_dict, float test accuracy)."""
     with _scoped_torch(seed):
         model = arch.build()
-        _fit(model, model.parameters(), RECIPE["lr"], RECIPE["epochs"], seed)
+        _fit(model, model.parameters(), RECIPE["lr"], epochs, seed)
         return {k: v.clone() for k, v in model.state_dict().items()}, test_accuracy(model)
 
 
