@@ -175,11 +175,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import time
 
     parser = argparse.ArgumentParser(description="Train every co-design network and write the accuracy table.")
-    parser.add_argument("--cache", help="cache folder (default: $DSEGYM_CACHE_DIR or ~/.cache/dsegym)")
+    parser.add_argument("--cache", help="cache folder (default: $DSEGYM_CACHE_DIR/codesign or ~/.cache/dsegym/codesign)")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    table = build_table(Path(args.cache) / "codesign" if args.cache else None, workers=args.workers)
+    table = build_table(args.cache, workers=args.workers)
     floats = table[table.method == "float"].groupby("arch").accuracy.mean()
     print(f"{table.arch.nunique()} networks x {table.seed.nunique()} seeds in {time.perf_counter() - start:.1f} s; "
           f"float accuracy {floats.min():.3f}-{floats.max():.3f} (median {floats.median():.3f})")
