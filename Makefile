@@ -29,8 +29,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/dsegym search accel-resnet18 --agent random --budget 200 --seed 0 --out runs/demo
 
+# Lint first (pyflakes, import order, docstrings of the public API), then the suite on two workers
+# (pytest-xdist; TEST_WORKERS=auto uses every core). Tests set one torch thread each (conftest).
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q
+	$(VENV)/bin/ruff check dsegym tests
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

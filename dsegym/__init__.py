@@ -9,19 +9,30 @@ PettingZoo env, dataset, predictor and leaderboard derives from that declaration
 >>> list(results.columns[:3])
 ['latency_cycles', 'energy_uj', 'area_mm2']
 """
-from .errors import (ConfigError, ConstraintViolation, DatasetError, DsegymError, InvalidActionError,
-                     InvalidDesignError, TopologyFormatError, TraceFormatError, UnknownIdError)
+from . import envs as _builtin_families  # noqa: F401  (registers every built-in problem, lazily)
+from .errors import (
+    ConfigError,
+    ConstraintViolation,
+    DatasetError,
+    DsegymError,
+    InvalidActionError,
+    InvalidDesignError,
+    SimulationError,
+    TopologyFormatError,
+    TraceFormatError,
+    UnknownIdError,
+)
 from .problem import Objective, Problem, pareto_mask
-from .registry import list_problems, make, register
+from .registry import _install_gymnasium_registration, list_problems, make, register
 from .space import Categorical, Constraint, DesignSpace, Float, Integer, Ordinal, PowerOfTwo
-
-from . import envs as _builtin_families  # noqa: E402  (registers every built-in problem, lazily)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Categorical", "ConfigError", "Constraint", "ConstraintViolation", "DatasetError", "DesignSpace",
     "DsegymError", "Float", "Integer", "InvalidActionError", "InvalidDesignError", "Objective", "Ordinal",
-    "PowerOfTwo", "Problem", "TopologyFormatError", "TraceFormatError", "UnknownIdError", "list_problems",
-    "make", "pareto_mask", "register",
+    "PowerOfTwo", "Problem", "SimulationError", "TopologyFormatError", "TraceFormatError", "UnknownIdError",
+    "list_problems", "make", "pareto_mask", "register",
 ]
+
+_install_gymnasium_registration()  # Gymnasium ids now if gymnasium is loaded, else when it is imported

@@ -1,9 +1,14 @@
 """The ``dsegym`` command.
 
 Bad input (unknown ids, invalid values, violated constraints, malformed files) prints one line naming
-what is wrong and what is allowed, and exits with code 2, never a traceback.
+what is wrong and what is allowed, and exits with code 2, never a traceback; Ctrl-C exits with 130.
+A one-file design space is used without packaging it through ``--import FILE_OR_MODULE`` or a
+``module:factory`` problem id.
 
+    dsegym --version
     dsegym list
+    dsegym --import examples/my_cache_space.py describe my-cache
+    dsegym describe my_cache_space:make_my_cache
     dsegym describe accel-resnet18
     dsegym evaluate accel-resnet18 --design rows=32 cols=64 dataflow=os --json
     dsegym search accel-resnet18 --agent random --budget 200 --seed 0
@@ -22,12 +27,17 @@ from .errors import ConfigError, DsegymError
 
 
 def _pairs(items: Sequence[str] | None, what: str) -> dict[str, str]:
+    """``key=value`` strings to a dict; a malformed item or a key given twice raises ConfigError."""
     out: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
+        key = key.strip()
         if not sep or not key:
             raise ConfigError(f"{what} '{item}' must look like key=value")
-        out[key.strip()] = value.strip()
+        if key in out:
+            raise ConfigError(f"{what} gives '{key}' twice ({key}={out[key]} and {key}={value.strip()}); "
+                              "give each key once")
+        out[key] = value.strip()
     return out
 
 
@@ -69,16 +79,18 @@ def _fmt(v: Any) -> str:
 
 # --- verbs ------------------------------------------------------------------------------------------
 def cmd_list(args) -> None:
-    from .registry import registered
+    """``dsegym list [--tag T]``: registered problems (UnknownIdError for a tag no problem has)."""
+    from .registry import list_problems, registered
     specs = registered()
-    rows = [{"id": k, "description": s.description, "tags": list(s.tags)} for k, s in sorted(specs.items())
-            if args.tag is None or args.tag in s.tags]
+    ids = list_problems(args.tag)  # an unknown tag raises, naming the known ones
+    rows = [{"id": k, "description": specs[k].description, "tags": list(specs[k].tags)} for k in ids]
     width = max((len(r["id"]) for r in rows), default=2)
     text = "\n".join(f"{r['id']:<{width}}  {r['description']}" for r in rows)
     _emit(rows, args.json, text)
 
 
 def cmd_describe(args) -> None:
+    """``dsegym describe P``: parameters, space size, constraints, objectives and units."""
     problem = _make_problem(args)
     d = problem.describe()
     if args.json:
@@ -108,6 +120,7 @@ def cmd_describe(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
+    """``dsegym evaluate P -d k=v ...``: one design's metrics with units."""
     problem = _make_problem(args)
     design = problem.space.parse(_pairs(args.design, "--design"))
     metrics = problem.evaluate_one(design)
@@ -120,6 +133,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_search(args) -> None:
+    """``dsegym search P --agent A``: one agent for a budget of evaluations."""
     from .agents import make as make_agent
     from .agents import run_search
     problem = _make_problem(args)
@@ -145,6 +159,7 @@ def cmd_search(args) -> None:
 
 
 def cmd_agents(args) -> None:
+    """``dsegym agents``: every agent with its family and whether it returns a Pareto set."""
     from .agents import agent_info, list_agents
     infos = [agent_info(n) for n in list_agents()]
     width = max(len(i["name"]) for i in infos)
@@ -155,6 +170,35 @@ def cmd_agents(args) -> None:
 
 
 # --- parser -----------------------------------------------------------------------------------------
+def _import_user_code(targets: Sequence[str]) -> None:
+    """Import modules or ``.py`` files named by ``--import`` so that their ``register`` calls run."""
+    import importlib
+    import importlib.util
+    import os
+    if os.getcwd() not in sys.path:  # the console script's sys.path does not hold the working directory
+        sys.path.insert(0, os.getcwd())
+    for target in targets:
+        if target.endswith(".py") or os.sep in target:
+            if not os.path.isfile(target):
+                raise ConfigError(f"--import {target}: no such file")
+            name = os.path.splitext(os.path.basename(target))[0]
+            spec = importlib.util.spec_from_file_location(name, target)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except DsegymError:
+                raise
+            except Exception as exc:
+                sys.modules.pop(name, None)
+                raise ConfigError(f"--import {target} failed: {type(exc).__name__}: {exc}") from None
+        else:
+            try:
+                importlib.import_module(target)
+            except ImportError as exc:
+                raise ConfigError(f"--import {target}: {exc}") from None
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit code 2, as argparse does, but without the usage dump
         self.exit(2, f"dsegym: error: {message} (see 'dsegym {self.prog.split()[-1]} --help')\n"
@@ -162,7 +206,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every verb (errors are one line and exit code 2)."""
+    from . import __version__
     parser = _Parser(prog="dsegym", description="Hardware design-space exploration gym.")
+    parser.add_argument("--version", action="version", version=f"dsegym {__version__}")
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE",
+                        help="import a module or .py file that registers problems (repeatable)")
     sub = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
 
     def add(name, fn, help_, problem=False):
@@ -170,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         p.add_argument("--json", action="store_true", help="print the result as JSON")
         if problem:
-            p.add_argument("problem", help="problem id (see 'dsegym list')")
+            p.add_argument("problem", help="problem id (see 'dsegym list') or module:factory")
             p.add_argument("--arg", "-a", nargs="+", metavar="KEY=VALUE",
                            help="problem options, e.g. fidelity=scalesim or topology=net.csv")
         return p
@@ -192,19 +241,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the ``dsegym`` command; returns the exit code (0 ok, 2 bad input or file error, 130 Ctrl-C)."""
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        _import_user_code(args.imports)
         args.fn(args)
     except DsegymError as exc:
-        print(f"dsegym: error: {exc}", file=sys.stderr)
-        return 2
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"dsegym: error: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        print(f"dsegym: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # files: missing, a directory, no permission, disk full ...
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"dsegym: error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dsegym: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from .errors import ConfigError, ConstraintViolation, InvalidActionError
+from .errors import ConfigError, ConstraintViolation, InvalidActionError, UnknownIdError
 from .problem import Problem
 from .rewards import RewardModel
 
@@ -40,8 +40,38 @@ def _resolve(problem: str | Problem, problem_kwargs: Mapping[str, Any] | None) -
     return make(problem, **dict(problem_kwargs or {}))
 
 
+# Keyword options every env passes on to :class:`~dsegym.rewards.RewardModel`.
+REWARD_OPTIONS = ("weights", "targets", "limits", "tolerance", "penalty", "reference")
+
+
+def _check_options(env: str, reward_kwargs: Mapping[str, Any], own: tuple[str, ...]) -> None:
+    """Reject keyword options no env or reward knows, naming every allowed option."""
+    unknown = [k for k in reward_kwargs if k not in REWARD_OPTIONS]
+    if unknown:
+        allowed = ", ".join((*own, *REWARD_OPTIONS))
+        raise ConfigError(f"{env} has no option {unknown[0]!r}; allowed options: {allowed}")
+
+
+def _check_seed(seed: Any) -> None:
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ConfigError(f"seed must be None or an integer >= 0, got {seed!r}")
+
+
+def _episode_length(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ConfigError(f"episode_length must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+_DESIGN_ENV_OPTIONS = ("problem", "reward", "episode_length", "problem_kwargs", "on_infeasible",
+                       "infeasible_reward")
+
+
 def _check_int_action(action, nvec: np.ndarray, names) -> np.ndarray:
-    a = np.asarray(action)
+    try:
+        a = np.asarray(action)
+    except (TypeError, ValueError):
+        raise InvalidActionError(f"action must be an array of {len(nvec)} integer indices, got {action!r}") from None
     if a.shape != nvec.shape:
         raise InvalidActionError(f"action must have shape {nvec.shape} (one index per parameter), got {a.shape}")
     if a.dtype.kind == "f":
@@ -49,7 +79,7 @@ def _check_int_action(action, nvec: np.ndarray, names) -> np.ndarray:
             raise InvalidActionError("action contains NaN or inf")
         if (a != np.round(a)).any():
             raise InvalidActionError("action entries must be integers")
-    elif a.dtype.kind not in "iu":
+    elif a.dtype.kind not in "iu" or a.dtype == bool:
         raise InvalidActionError(f"action must be integer indices, got dtype {a.dtype}")
     a = a.astype(np.int64)
     bad = (a < 0) | (a >= nvec)
@@ -106,17 +136,18 @@ class DesignEnv(gym.Env):
                  problem_kwargs: Mapping[str, Any] | None = None, on_infeasible: str = "penalty",
                  infeasible_reward: float = -10.0, **reward_kwargs):
         super().__init__()
-        if int(episode_length) < 1:
-            raise ConfigError(f"episode_length must be >= 1, got {episode_length}")
+        _check_options("DesignEnv", reward_kwargs, _DESIGN_ENV_OPTIONS)
+        self.episode_length = _episode_length(episode_length)
         self.problem = _resolve(problem, problem_kwargs)
         self._eval = _Evaluator(self.problem, reward, reward_kwargs, on_infeasible, infeasible_reward)
         self.space = self.problem.space
-        self.episode_length = int(episode_length)
         self.action_space = spaces.MultiDiscrete(self.space.nvec)
         self.observation_space = spaces.Box(-1.0, 1.0, shape=(self._eval.rewards.obs_size,), dtype=np.float32)
-        self._t = 0
+        self._t: int | None = None  # None: reset() not called yet, or the episode has ended
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``seed`` (None or an integer >= 0) seeds the action space too."""
+        _check_seed(seed)
         super().reset(seed=seed)
         if seed is not None:  # reseeding with None would make later episodes irreproducible
             self.action_space.seed(seed)
@@ -124,10 +155,18 @@ class DesignEnv(gym.Env):
         return np.zeros(self.observation_space.shape, dtype=np.float32), {}
 
     def step(self, action):
+        """Simulate one design; raises InvalidActionError for a bad action or a step outside an episode
+        (before ``reset()`` or after the episode terminated or was truncated)."""
+        if self._t is None:
+            raise InvalidActionError("call reset() before step(): no episode is running "
+                                     "(not started, or it terminated or was truncated)")
         index = _check_int_action(action, self.space.nvec, self.space.names)
         obs, reward, done, info = self._eval.run(index)
         self._t += 1
-        return obs, reward, done, self._t >= self.episode_length, info
+        truncated = self._t >= self.episode_length
+        if done or truncated:
+            self._t = None
+        return obs, reward, done, truncated, info
 
 
 class SequentialDesignEnv(gym.Env):
@@ -145,6 +184,8 @@ class SequentialDesignEnv(gym.Env):
                  problem_kwargs: Mapping[str, Any] | None = None, on_infeasible: str = "penalty",
                  infeasible_reward: float = -10.0, **reward_kwargs):
         super().__init__()
+        _check_options("SequentialDesignEnv", reward_kwargs,
+                       tuple(o for o in _DESIGN_ENV_OPTIONS if o != "episode_length"))
         self.problem = _resolve(problem, problem_kwargs)
         self._eval = _Evaluator(self.problem, reward, reward_kwargs, on_infeasible, infeasible_reward)
         self.space = self.problem.space
@@ -153,7 +194,7 @@ class SequentialDesignEnv(gym.Env):
         self.action_space = spaces.Discrete(self._max)
         self.observation_space = spaces.Box(-1.0, 1.0, shape=(2 * d + k,), dtype=np.float32)
         self._index = np.zeros(d, dtype=np.int64)
-        self._pos = 0
+        self._pos = d  # no episode until reset()
         self._last = np.zeros(k, dtype=np.float32)
 
     def _obs(self) -> np.ndarray:
@@ -165,6 +206,8 @@ class SequentialDesignEnv(gym.Env):
         return np.concatenate([chosen, onehot, self._last]).astype(np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``seed`` (None or an integer >= 0) seeds the action space too."""
+        _check_seed(seed)
         super().reset(seed=seed)
         if seed is not None:  # reseeding with None would make later episodes irreproducible
             self.action_space.seed(seed)
@@ -174,14 +217,18 @@ class SequentialDesignEnv(gym.Env):
         return self._obs(), {}
 
     def step(self, action):
-        a = np.asarray(action)
-        if a.size != 1 or (a.dtype.kind == "f" and not np.isfinite(a).all()):
+        """Set the next parameter; raises InvalidActionError unless ``action`` is one integer (a Python or
+        numpy integer, or a one-element integer array) in range, or outside an episode."""
+        a = action
+        if isinstance(a, np.ndarray) and a.size == 1:
+            a = a.reshape(())[()]
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
             raise InvalidActionError(f"action must be one integer in 0..{self._max - 1}, got {action!r}")
-        a = int(a.reshape(()))
+        a = int(a)
         if not 0 <= a < self._max:
             raise InvalidActionError(f"action {a} out of range: allowed 0..{self._max - 1}")
         if self._pos >= len(self.space):
-            raise InvalidActionError("the episode is over; call reset()")
+            raise InvalidActionError("call reset() before step(): no episode is running (not started, or over)")
         k = int(self.space.nvec[self._pos])
         self._index[self._pos] = a * k // self._max
         self._pos += 1
@@ -216,14 +263,13 @@ class ParallelDesignEnv(_parallel_env_base()):
     def __init__(self, problem: str | Problem, agents: str = "group", episode_length: int = 16,
                  reward: str = "weighted", problem_kwargs: Mapping[str, Any] | None = None,
                  on_infeasible: str = "penalty", infeasible_reward: float = -10.0, **reward_kwargs):
+        _check_options("ParallelDesignEnv", reward_kwargs, ("agents", *_DESIGN_ENV_OPTIONS))
         if agents not in ("group", "parameter"):
             raise ConfigError(f"agents must be 'group' or 'parameter', got {agents!r}")
-        if int(episode_length) < 1:
-            raise ConfigError(f"episode_length must be >= 1, got {episode_length}")
+        self.episode_length = _episode_length(episode_length)
         self.problem = _resolve(problem, problem_kwargs)
         self._eval = _Evaluator(self.problem, reward, reward_kwargs, on_infeasible, infeasible_reward)
         self.space = self.problem.space
-        self.episode_length = int(episode_length)
         groups = self.space.groups if agents == "group" else {n: [n] for n in self.space.names}
         self.slices = {a: [self.space.names.index(n) for n in names] for a, names in groups.items()}
         self.possible_agents = list(groups)
@@ -237,12 +283,19 @@ class ParallelDesignEnv(_parallel_env_base()):
         self._t = 0
 
     def observation_space(self, agent):
+        """Every agent observes the normalised metrics of the last design, in [-1, 1]."""
         return self._obs_space
 
     def action_space(self, agent):
-        return self._action_spaces[agent]
+        """The agent's ``Discrete``/``MultiDiscrete`` space over its parameters; UnknownIdError for other names."""
+        try:
+            return self._action_spaces[agent]
+        except KeyError:
+            raise UnknownIdError("agent", agent, self.possible_agents) from None
 
     def reset(self, seed: int | None = None, options: dict | None = None):
+        """Start an episode with every agent live; ``seed`` (None or an integer >= 0) seeds the action spaces."""
+        _check_seed(seed)
         self.agents = list(self.possible_agents)
         self._t = 0
         if seed is not None:
@@ -252,9 +305,19 @@ class ParallelDesignEnv(_parallel_env_base()):
         return {a: zeros.copy() for a in self.agents}, {a: {} for a in self.agents}
 
     def step(self, actions: Mapping[str, Any]):
+        """Every live agent's action at once; raises InvalidActionError for missing, unknown or bad actions,
+        and before ``reset()`` or after the episode ended (PettingZoo: no agents left)."""
+        if not self.agents:
+            raise InvalidActionError("call reset() before step(): no agent is live (not started, or the episode ended)")
+        if not isinstance(actions, Mapping):
+            raise InvalidActionError(f"actions must be a dict agent -> action, got {type(actions).__name__}")
         missing = set(self.agents) - set(actions)
         if missing:
             raise InvalidActionError(f"missing actions for agents {sorted(missing)}")
+        extra = set(actions) - set(self.agents)
+        if extra:
+            raise InvalidActionError(f"actions for unknown or finished agents {sorted(map(str, extra))}; "
+                                     f"live agents: {', '.join(self.agents)}")
         index = np.zeros(len(self.space), dtype=np.int64)
         for a in self.agents:
             idx = self.slices[a]
@@ -271,7 +334,9 @@ class ParallelDesignEnv(_parallel_env_base()):
         return out
 
     def render(self):
+        """Nothing to render: designs are not pictures."""
         return None
 
     def close(self):
+        """Nothing to release."""
         return None

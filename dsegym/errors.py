@@ -58,5 +58,9 @@ class TopologyFormatError(DsegymError):
     """A layer topology (SCALE-Sim CSV, layer list) that cannot be parsed."""
 
 
+class SimulationError(DsegymError):
+    """A simulator that returned missing, non-finite or negative objective metrics (bad options or inputs)."""
+
+
 class DatasetError(DsegymError):
     """A malformed trial dataset or model file."""

@@ -11,20 +11,42 @@
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, InvalidDesignError
+from .errors import ConfigError, InvalidDesignError, SimulationError
 from .space import DesignSpace
 from .units import unit_of
 
 # A constraint violation adds this many log-units per log-unit of excess: any feasible design beats
 # an infeasible one that is not absurdly better on the objectives.
 CONSTRAINT_PENALTY = 100.0
-_TINY = 1e-30
+_TINY = 1e-30  # metrics are clipped here before a log: a zero metric is very good, not -inf
+
+
+def log_metric(values) -> np.ndarray:
+    """Natural log of metric values (any array-like), clipped below at 1e-30 so zeros stay finite.
+
+    >>> log_metric([1.0, 0.0]).round(1).tolist()
+    [0.0, -69.1]
+    """
+    return np.log(np.maximum(np.asarray(values, dtype=np.float64), _TINY))
+
+
+def log_excess(values, bound: float, direction: str) -> np.ndarray:
+    """How far metric values break a limit, in log units (0 where ``values`` honour it).
+
+    ``direction="min"``: values must stay at or below ``bound``; ``"max"``: at or above.
+
+    >>> log_excess([1.0, 4.0], 2.0, "min").round(3).tolist()
+    [0.0, 0.693]
+    """
+    excess = log_metric(values) - np.log(bound)
+    return np.maximum(excess if direction == "min" else -excess, 0.0)
 
 
 @dataclass(frozen=True)
@@ -56,8 +78,13 @@ class Objective:
         object.__setattr__(self, "unit", unit)
         if not self.optimise and self.limit is None:
             raise ConfigError(f"objective '{self.metric}' is not optimised, so it needs a limit")
-        if self.weight < 0:
-            raise ConfigError(f"objective '{self.metric}': weight must be >= 0")
+        for name in ("target", "limit"):
+            value = getattr(self, name)
+            if value is not None and not (_is_number(value) and math.isfinite(value) and value > 0):
+                raise ConfigError(f"objective '{self.metric}': {name} must be a positive finite number "
+                                  f"[{unit}] or None, got {value!r}")
+        if not (_is_number(self.weight) and math.isfinite(self.weight) and self.weight >= 0):
+            raise ConfigError(f"objective '{self.metric}': weight must be a finite number >= 0, got {self.weight!r}")
 
     @property
     def sign(self) -> float:
@@ -65,6 +92,7 @@ class Objective:
         return 1.0 if self.direction == "min" else -1.0
 
     def describe(self) -> dict[str, Any]:
+        """Everything about the objective as a plain dict."""
         return {"metric": self.metric, "direction": self.direction, "unit": self.unit, "target": self.target,
                 "limit": self.limit, "weight": self.weight, "optimise": self.optimise}
 
@@ -93,24 +121,30 @@ class Problem:
     # --- objectives ---------------------------------------------------------------------------------
     @property
     def optimised(self) -> list[Objective]:
+        """The objectives that are optimised (not only limits)."""
         return [o for o in self.objectives if o.optimise]
 
     @property
     def is_multi_objective(self) -> bool:
+        """True if more than one objective is optimised."""
         return len(self.optimised) > 1
 
     @property
     def directions(self) -> list[str]:
+        """``'min'``/``'max'`` of each optimised objective."""
         return [o.direction for o in self.optimised]
 
     def unit(self, metric: str) -> str | None:
+        """The unit of ``metric`` (from ``metric_units`` or its name's suffix), or None."""
         return self.metric_units.get(metric) or unit_of(metric)
 
     # --- evaluation ---------------------------------------------------------------------------------
     def evaluate(self, designs):
         """Metrics of a batch of designs (list of dicts, one dict or DataFrame), one row per design.
 
-        Missing parameters take their defaults; invalid values and violated constraints raise.
+        Missing parameters take their defaults; invalid values raise InvalidDesignError, violated
+        constraints ConstraintViolation. A simulator that returns the wrong number of rows, misses an
+        objective metric or returns a non-finite or negative one raises SimulationError naming the design.
         """
         import pandas as pd
         frame = self.space.to_frame(designs)
@@ -120,10 +154,22 @@ class Problem:
         if not isinstance(out, pd.DataFrame):
             out = pd.DataFrame(out)
         if len(out) != len(frame):
-            raise RuntimeError(f"simulator of '{self.id}' returned {len(out)} rows for {len(frame)} designs")
-        missing = [o.metric for o in self.objectives if o.metric not in out.columns]
+            raise SimulationError(f"simulator of '{self.id}' returned {len(out)} rows for {len(frame)} designs")
+        metrics = [o.metric for o in self.objectives]
+        missing = [m for m in metrics if m not in out.columns]
         if missing:
-            raise RuntimeError(f"simulator of '{self.id}' did not return objective metrics {missing}")
+            raise SimulationError(f"simulator of '{self.id}' did not return objective metrics {missing}")
+        values = out[metrics].to_numpy(dtype=np.float64, na_value=np.nan)
+        # Scores take logs of the objective metrics: a NaN, an infinity or a negative value (an
+        # overflowed latency, say) would rank as a perfect design. Refuse it, naming the design.
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            design = ", ".join(f"{k}={v.item() if hasattr(v, 'item') else v!r}" for k, v in frame.iloc[int(i)].items())
+            what = "non-finite" if not np.isfinite(values[i, j]) else "negative"
+            raise SimulationError(f"problem '{self.id}' gave a {what} {metrics[j]} ({values[i, j]}) for "
+                                  f"design {i} ({design}); check the problem options and inputs")
         return out.reset_index(drop=True)
 
     def evaluate_one(self, design: Mapping[str, Any]) -> dict[str, float]:
@@ -143,12 +189,11 @@ class Problem:
         for o in self.objectives:
             if o.limit is None:
                 continue
-            m = np.maximum(_column(results, o.metric), _TINY)
-            excess = np.log(m / o.limit) if o.direction == "min" else np.log(o.limit / m)
-            v += np.maximum(excess, 0.0)
+            v += log_excess(_column(results, o.metric), o.limit, o.direction)
         return v
 
     def feasible(self, results) -> np.ndarray:
+        """(n,) bool: which result rows honour every objective limit."""
         return self.violation(results) <= 0
 
     def score(self, results, weights: Mapping[str, float] | None = None) -> np.ndarray:
@@ -165,8 +210,12 @@ class Problem:
         total = np.zeros(len(results))
         for o in self.optimised:
             w = weights.get(o.metric, o.weight)
-            total += w * o.sign * np.log(np.maximum(_column(results, o.metric), _TINY))
+            total += w * o.sign * log_metric(_column(results, o.metric))
         return total + CONSTRAINT_PENALTY * self.violation(results)
+
+    def log_costs(self, results) -> np.ndarray:
+        """(n, k) log-costs of the optimised objectives, ``sign * log(metric)``: lower is better, unit-free."""
+        return np.stack([o.sign * log_metric(_column(results, o.metric)) for o in self.optimised], axis=1)
 
     def pareto_mask(self, results) -> np.ndarray:
         """Which designs are Pareto-optimal among the feasible ones over the optimised objectives."""
@@ -181,6 +230,7 @@ class Problem:
 
     # --- description --------------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
+        """Everything ``dsegym describe`` shows: parameters, space size, valid count, constraints, objectives."""
         size = self.space.size
         try:
             valid = self.space.count_valid()
@@ -201,6 +251,10 @@ class Problem:
     def __repr__(self) -> str:
         objs = ", ".join(f"{o.direction} {o.metric}" for o in self.objectives)
         return f"Problem({self.id!r}, {len(self.space)} parameters, objectives: {objs})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
 
 
 def _column(results, metric: str) -> np.ndarray:

@@ -25,10 +25,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import ConfigError
-from .problem import CONSTRAINT_PENALTY, Problem
+from .problem import CONSTRAINT_PENALTY, Problem, log_excess, log_metric
 
 REWARDS = ("weighted", "target", "constrained")
-_TINY = 1e-30
 
 
 class RewardModel:
@@ -85,14 +84,14 @@ class RewardModel:
 
     @property
     def obs_size(self) -> int:
+        """Length of the observation vector: one entry per objective metric."""
         return len(self.metrics)
 
     def observe(self, results) -> np.ndarray:
         """(n, k) float32 in [-1, 1]: tanh of log10(metric / reference design's metric)."""
         self._ensure_reference(results)
         m = np.stack([np.asarray(results[k], dtype=np.float64) for k in self.metrics], axis=1)
-        ratio = np.maximum(m, _TINY) / np.maximum(self._ref_metrics, _TINY)
-        return np.tanh(np.log10(ratio)).astype(np.float32)
+        return np.tanh((log_metric(m) - log_metric(self._ref_metrics)) / np.log(10.0)).astype(np.float32)
 
     def _score(self, results, penalised: bool = True) -> np.ndarray:
         s = self.problem.score(results, self.weights)
@@ -106,11 +105,11 @@ class RewardModel:
         v = np.zeros(len(results))
         for metric, bound in self.limits.items():
             o = next(o for o in self.problem.objectives if o.metric == metric)
-            m = np.maximum(np.asarray(results[metric], dtype=np.float64), _TINY)
-            v += np.maximum(np.log(m / bound) if o.direction == "min" else np.log(bound / m), 0.0)
+            v += log_excess(results[metric], bound, o.direction)
         return v
 
     def reward(self, results) -> np.ndarray:
+        """(n,) rewards of result rows: improvement over the reference, or the negative target distance."""
         self._ensure_reference(results)
         if self.kind == "target":
             dist = [np.abs(np.asarray(results[k], dtype=np.float64) - t) / t for k, t in self.targets.items()]

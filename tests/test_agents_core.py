@@ -245,7 +245,7 @@ def test_ga_selection_mode_follows_the_problem():
 
 
 def test_nsga2_ranking_helpers():
-    from dsegym.agents.genetic import crowding_distance, non_dominated_ranks, nsga2_order
+    from dsegym.agents.pareto_ranking import crowding_distance, non_dominated_ranks, nsga2_order
 
     costs = np.array([[1, 5], [2, 4], [3, 3], [2, 5], [4, 4], [5, 5]], dtype=float)
     ranks = non_dominated_ranks(costs)
@@ -366,3 +366,18 @@ def test_pareto_sets_are_non_dominated_and_cover_the_front(name):
     # The true front has 38 of 420 designs; with 150 evaluations random search finds about a third.
     assert np.mean(fractions) >= 0.6, (name, fractions)
     assert np.mean(fractions) > np.mean(random_fractions), (name, fractions, random_fractions)
+
+
+@pytest.mark.parametrize("name", list_agents())
+def test_hyperparameter_defaults_and_sweeps_pass_their_own_rules(name):
+    """Every default and every sweep value an agent declares is one its rules accept."""
+    from dsegym.agents import agent_class
+    from dsegym.agents.hparams import check_hparams
+    cls = agent_class(name)
+    check_hparams(name, cls.hyperparameters, cls.hyperparameters, cls.hparam_rules)
+    for key, values in cls.sweep.items():
+        for value in values:
+            check_hparams(name, {key: value}, cls.hyperparameters, cls.hparam_rules)
+    # Every hyperparameter has a rule, declared or inferred from a default that is not None.
+    unchecked = [k for k, v in cls.hyperparameters.items() if v is None and k not in cls.hparam_rules]
+    assert not unchecked, f"{name}: hyperparameters without a rule: {unchecked}"

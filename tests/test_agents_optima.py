@@ -1,66 +1,55 @@
-"""Every registered agent against problems whose optimum is known by enumeration.
+"""Every registered agent against random search, by a rank test on problems whose optimum is known.
 
-For each agent and each of ``toy-accel`` (420 valid designs, three objectives, one constraint; optimum
-by scoring ``space.enumerate()``) and ``toy-rastrigin`` (50,625 designs, optimum cost 1 at x = 2):
+For each agent on ``toy-accel`` (420 valid designs, one constraint) and, for the agents cheap enough to
+run twice, also on ``toy-rastrigin`` (50,625 designs, optimum cost 1 at x = 2), over 10 seeds with a
+budget of 40 evaluations:
 
 * every design it proposes is valid (``space.valid_mask``) and the budget is exactly what it used;
-* the same seed gives the same history (two runs compared frame for frame);
-* over a fixed set of seeds it reaches the optimum at least as often as random search with the same
-  budget and seeds, "reaching" meaning a product of metrics within 1% of the optimum's (scores are
-  sums of log-metrics, so ``score <= optimum + log(1.01)``).
+* the same seed gives the same history (seed 0 run twice, compared frame for frame; for the ``SLOW``
+  agents this is left to their own determinism tests in test_agents_rl/_surrogate/_core);
+* its best-score distribution is not worse than random search's with the same budget and seeds: a
+  one-sided Mann-Whitney U test (scipy) must not reject "not worse" at ``ALPHA``;
+* the agents listed in ``BEATS_RANDOM`` must be significantly *better* than random search.
 
-Budgets are chosen so random search is far from 100% (about 10% on toy-accel at 40 evaluations, well
-under 1% on toy-rastrigin at 200), and the whole module stays within a few minutes on two cores.
+The budget is one where random search "succeeds" 20-60% of the time, success meaning a best score
+within the top designs (found by enumerating the space, independent of any agent):
+``test_budget_is_where_random_search_succeeds_20_to_60_percent`` checks that rate exactly. A budget
+where random search always (or never) succeeds would leave the rank test little to separate.
+``test_the_rank_test_fails_for_a_broken_agent`` shows the check can fail: an agent that always
+proposes the default design is rejected.
 """
 from __future__ import annotations
 
 import functools
 
-try:  # conftest-free: single-threaded torch keeps the RL and GP agents fast and reproducible
-    import torch
-
-    torch.set_num_threads(1)
-except ImportError:  # pragma: no cover
-    pass
-
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import mannwhitneyu
 
 import dsegym
-from dsegym.agents import list_agents, make, run_search
+from dsegym.agents import Agent, list_agents, make, run_search
 
 PROBLEMS = ("toy-accel", "toy-rastrigin")
-TOLERANCE = float(np.log(1.01))  # 1% on the product of metrics
-
-# (budget, number of seeds) per problem.
-DEFAULT = {"toy-accel": (40, 10), "toy-rastrigin": (200, 10)}
-# Agents whose per-step cost (a GP refit, network training) makes 10 runs of 200 too slow for CI get
-# smaller settings; random search is always re-run with the *same* budget and seeds, so the comparison
-# stays fair. (On toy-rastrigin random search finds the optimum in 0 of 10 runs at 200 evaluations
-# and so at any smaller budget: there the check is validity and determinism more than quality.)
-_RL = ("ppo", "a2c", "dqn", "sac", "marl")
-OVERRIDES: dict[str, dict[str, tuple[int, int]]] = {
-    "gp": {"toy-rastrigin": (50, 5)},
-    "surrogate": {"toy-accel": (40, 5), "toy-rastrigin": (60, 3)},
-    **{name: {"toy-rastrigin": (100, 5)} for name in _RL},
+BUDGET = 40
+SEEDS = tuple(range(10))
+ALPHA = 0.01  # "worse than random" is rejected only on strong evidence: p < 1%
+# Agents whose per-design cost (network training, a GP refit) makes 10 seeds on two problems too slow
+# for the suite run on toy-accel only (still 10 seeds).
+SLOW = ("ppo", "a2c", "dqn", "sac", "marl", "gp", "surrogate")
+CASES = [(name, pid) for pid in PROBLEMS for name in list_agents()
+         if name != "random" and (pid == "toy-accel" or name not in SLOW)]
+# Agents that must beat random search (one-sided Mann-Whitney p < BEAT_ALPHA) at this budget. Chosen
+# from a measured run (seeds 0-9, budget 40; the p-values were at most 0.017). Seeds are fixed and the
+# agents deterministic, so these are regression checks, not flaky draws. The other agents match random
+# search within noise here: grid search is random search without replacement, the Pareto searchers
+# (GA, NSGA-II/III, MOTPE) spread their budget over toy-accel's front, and the RL agents need more than
+# 40 designs to learn.
+BEAT_ALPHA = 0.05
+BEATS_RANDOM: dict[str, tuple[str, ...]] = {
+    "toy-accel": ("sa", "tpe", "motpe", "cmaes", "gp", "surrogate"),
+    "toy-rastrigin": ("sa", "cmaes", "ga"),
 }
-# How many seeds an agent may fall short of random search's count.
-SLACK: dict[str, int] = {
-    # Stochastic RL policies learn from a few dozen samples here; a couple of unlucky seeds is noise,
-    # not a bug: they must reach the optimum in at least random's count minus 2 of the seeds.
-    **{name: 2 for name in _RL},
-    # These do not aim at the scalar optimum: grid search is random search without replacement
-    # (equal to random in expectation), and the Pareto searchers (the GA ranks by NSGA-II on
-    # multi-objective toy-accel) spread their budget over the 38-design Pareto front. They may fall
-    # one seed short; their Pareto quality is checked against the true front in test_agents_core.
-    "grid": 1, "ga": 1, "nsga2": 1, "nsga3": 1, "motpe": 1,
-}
-
-
-
-def settings(name: str, problem_id: str) -> tuple[int, int]:
-    return OVERRIDES.get(name, {}).get(problem_id, DEFAULT[problem_id])
 
 
 @functools.lru_cache(maxsize=None)
@@ -69,57 +58,90 @@ def problem(problem_id: str):
 
 
 @functools.lru_cache(maxsize=None)
-def optimum(problem_id: str) -> float:
+def enumerated_scores(problem_id: str) -> np.ndarray:
+    """Scores of every valid design, sorted (the independent truth the thresholds come from)."""
     p = problem(problem_id)
-    designs = list(p.space.enumerate())
-    return float(p.score(p.evaluate(designs)).min())
+    return np.sort(p.score(p.evaluate(list(p.space.enumerate()))))
 
 
-def run(name: str, problem_id: str, seed: int, budget: int) -> pd.DataFrame:
-    agent = make(name, problem(problem_id), seed=seed)
-    try:
+def success_threshold(problem_id: str, budget: int = BUDGET) -> tuple[float, float]:
+    """The lowest score level at which random search (uniform over valid designs, with replacement)
+    succeeds at least 20% of the time in ``budget`` draws, and that exact success rate."""
+    s = enumerated_scores(problem_id)
+    for level in np.unique(s):
+        rate = 1.0 - (1.0 - np.mean(s <= level)) ** budget
+        if rate >= 0.2:
+            return float(level), float(rate)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def run(agent_or_name, problem_id: str, seed: int, budget: int = BUDGET) -> pd.DataFrame:
+    if isinstance(agent_or_name, str):
+        agent = make(agent_or_name, problem(problem_id), seed=seed)
+    else:
+        agent = agent_or_name(problem(problem_id), seed=seed)
+    with agent:
         return run_search(agent, budget=budget, batch_size=1)
-    finally:
-        close = getattr(agent, "close", None)
-        if close is not None:
-            close()
-
-
-def hit(history: pd.DataFrame, problem_id: str) -> bool:
-    return bool(history["score"].min() <= optimum(problem_id) + TOLERANCE)
 
 
 @functools.lru_cache(maxsize=None)
-def random_hits(problem_id: str, budget: int, n_seeds: int) -> int:
-    return sum(hit(run("random", problem_id, seed, budget), problem_id) for seed in range(n_seeds))
+def histories(name: str, problem_id: str) -> tuple[pd.DataFrame, ...]:
+    return tuple(run(name, problem_id, seed) for seed in SEEDS)
 
 
-def test_known_optima():
-    assert optimum("toy-rastrigin") == pytest.approx(0.0, abs=1e-12)  # cost 1 at x = 2
-    p = problem("toy-accel")
-    assert sum(1 for _ in p.space.enumerate()) == 420
-    assert random_hits("toy-accel", *DEFAULT["toy-accel"]) < DEFAULT["toy-accel"][1]
-    assert random_hits("toy-rastrigin", *DEFAULT["toy-rastrigin"]) < DEFAULT["toy-rastrigin"][1]
+def best_scores(hs) -> np.ndarray:
+    return np.array([h["score"].min() for h in hs])
 
 
-@pytest.mark.parametrize("problem_id", PROBLEMS)
-@pytest.mark.parametrize("name", list_agents())
-def test_agent_reaches_optimum(name, problem_id):
-    budget, n_seeds = settings(name, problem_id)
+def assert_not_worse_than_random(name: str, problem_id: str, scores: np.ndarray) -> float:
+    baseline = best_scores(histories("random", problem_id))
+    p = mannwhitneyu(scores, baseline, alternative="greater").pvalue
+    assert p >= ALPHA, (f"{name} is worse than random search on {problem_id} (one-sided Mann-Whitney "
+                        f"p={p:.2g}): best scores {np.round(scores, 3)} vs random {np.round(baseline, 3)}")
+    return p
+
+
+def test_budget_is_where_random_search_succeeds_20_to_60_percent():
+    assert enumerated_scores("toy-rastrigin")[0] == pytest.approx(0.0, abs=1e-12)  # cost 1 at x = 2
+    assert len(enumerated_scores("toy-accel")) == 420
+    for problem_id in PROBLEMS:
+        level, rate = success_threshold(problem_id)
+        assert 0.2 <= rate <= 0.6, (problem_id, level, rate)
+        # Random search's observed successes agree with the exact rate (10 seeds, wide binomial band).
+        hits = int((best_scores(histories("random", problem_id)) <= level + 1e-12).sum())
+        assert 0 <= hits <= 9, (problem_id, hits, rate)
+
+
+@pytest.mark.parametrize("name, problem_id", CASES)
+def test_agent_against_random_search(name, problem_id):
     p = problem(problem_id)
-    histories = [run(name, problem_id, seed, budget) for seed in range(n_seeds)]
-
-    for seed, h in enumerate(histories):
-        assert len(h) == budget, f"{name} seed {seed}: {len(h)} designs for a budget of {budget}"
+    hs = histories(name, problem_id)
+    for seed, h in zip(SEEDS, hs):
+        assert len(h) == BUDGET, f"{name} seed {seed}: {len(h)} designs for a budget of {BUDGET}"
         valid = p.space.valid_mask(h[p.space.names])
         assert valid.all(), f"{name} seed {seed} proposed invalid designs: {h[p.space.names][~valid].head()}"
+    if name not in SLOW:
+        pd.testing.assert_frame_equal(hs[0], run(name, problem_id, SEEDS[0]),
+                                      obj=f"{name} history for seed {SEEDS[0]} (run twice)")
+    scores = best_scores(hs)
+    assert_not_worse_than_random(name, problem_id, scores)
+    if name in BEATS_RANDOM[problem_id]:
+        baseline = best_scores(histories("random", problem_id))
+        p_better = mannwhitneyu(scores, baseline, alternative="less").pvalue
+        assert p_better < BEAT_ALPHA, (f"{name} no longer beats random search on {problem_id} "
+                                       f"(one-sided Mann-Whitney p={p_better:.2g})")
 
-    again = run(name, problem_id, 0, budget)
-    pd.testing.assert_frame_equal(histories[0], again, obj=f"{name} history for seed 0 (run twice)")
 
-    hits = sum(hit(h, problem_id) for h in histories)
-    baseline = random_hits(problem_id, budget, n_seeds)
-    slack = SLACK.get(name, 0)
-    assert hits >= baseline - slack, (
-        f"{name} reached the optimum of {problem_id} in {hits}/{n_seeds} runs of {budget} evaluations, "
-        f"random search in {baseline}/{n_seeds} (allowed shortfall {slack})")
+class _DefaultOnly(Agent):
+    """A deliberately broken agent: it always proposes the space's default design."""
+
+    name = "default-only"
+
+    def _ask(self, n):
+        return [self.space.default() for _ in range(n)]
+
+
+def test_the_rank_test_fails_for_a_broken_agent():
+    scores = best_scores([run(_DefaultOnly, "toy-accel", seed) for seed in SEEDS])
+    with pytest.raises(AssertionError, match="worse than random search"):
+        assert_not_worse_than_random("default-only", "toy-accel", scores)

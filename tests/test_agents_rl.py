@@ -110,12 +110,12 @@ def test_sb3_models_and_encodings():
         assert type(agent.model).__name__ == name.upper()
         assert type(agent.model.action_space).__name__ == space_kind
         agent.close()
-        assert not agent._thread.is_alive()
+        assert not agent._learner.alive
         with pytest.raises(RuntimeError, match="closed"):
             agent.ask(1)
 
 
-def test_learner_thread_crash_raises_clear_error():
+def test_learner_crash_raises_clear_error():
     problem = dsegym.make("toy-rastrigin")
     agent = make("ppo", problem, seed=0, n_steps=4)
     designs = agent.ask(1)
@@ -124,42 +124,82 @@ def test_learner_thread_crash_raises_clear_error():
         raise ValueError("boom in train")
 
     agent.model.train = boom
-    with pytest.raises(RuntimeError, match=r"learner thread failed with ValueError: boom in train"):
+    with pytest.raises(RuntimeError, match=r"learner failed with ValueError: boom in train"):
         for _ in range(8):
             agent.tell(designs, problem.evaluate(designs))
             designs = agent.ask(1)
-    assert not agent._thread.is_alive()
+    assert not agent._learner.alive
     with pytest.raises(RuntimeError, match="failed earlier with ValueError"):
         agent.ask(1)
 
 
-def test_learner_thread_stops_on_garbage_collection():
+def test_learner_unwinds_on_garbage_collection():
     problem = dsegym.make("toy-rastrigin")
     agent = make("a2c", problem, seed=0)
     run_search(agent, budget=5)
-    thread = agent._thread
-    assert thread.is_alive() and thread.daemon
+    coroutine = agent._learner._g
+    assert not coroutine.dead
     del agent
     gc.collect()
-    thread.join(timeout=10)
-    assert not thread.is_alive()
+    assert coroutine.dead
 
 
-def test_no_learner_threads_leak():
+def test_no_thread_outlives_an_agent():
     before = {t.ident for t in threading.enumerate()}
-    with make("dqn", dsegym.make("toy-accel"), seed=0) as agent:
-        run_search(agent, budget=4)
-    leaked = [t for t in threading.enumerate() if t.ident not in before and "learner" in t.name]
-    assert not leaked
+    for name in ("ppo", "dqn", "sac", "a2c"):
+        with make(name, dsegym.make("toy-accel"), seed=0) as agent:
+            run_search(agent, budget=4)
+            started = [t for t in threading.enumerate() if t.ident not in before]
+            assert not started, f"{name} started threads {started}"
+
+
+def test_ctrl_c_during_the_hand_off_ends_the_learner_with_the_caller():
+    problem = dsegym.make("toy-rastrigin")
+    agent = make("ppo", problem, seed=0, n_steps=4)
+    designs = agent.ask(1)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    agent.model.train = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        for _ in range(8):
+            agent.tell(designs, problem.evaluate(designs))
+            designs = agent.ask(1)
+    assert not agent._learner.alive  # nothing keeps training beside the caller
+    with pytest.raises(RuntimeError, match="failed earlier with KeyboardInterrupt"):
+        agent.ask(1)
+    agent.close()
+
+
+@pytest.mark.parametrize("name", ["ppo", "sac", "marl", "surrogate", "gp"])
+def test_torch_threads_and_global_generators_are_restored(name):
+    import random as pyrandom
+    problem = dsegym.make("toy-accel")
+    torch.set_num_threads(2)
+    try:
+        np.random.seed(123)
+        pyrandom.seed(123)
+        torch.manual_seed(123)
+        expected = (np.random.random(), pyrandom.random(), torch.rand(1).item())
+        np.random.seed(123)
+        pyrandom.seed(123)
+        torch.manual_seed(123)
+        with make(name, problem, seed=0, **({"n_init": 2} if name == "surrogate" else {})) as agent:
+            run_search(agent, budget=6, batch_size=2)
+            assert torch.get_num_threads() == 2
+        assert (np.random.random(), pyrandom.random(), torch.rand(1).item()) == expected
+    finally:
+        torch.set_num_threads(1)
 
 
 def test_unknown_hyperparameter_and_reward():
     problem = dsegym.make("toy-accel")
     with pytest.raises(dsegym.ConfigError, match="no hyperparameter"):
         make("ppo", problem, seed=0, n_stepz=3)
-    with pytest.raises(dsegym.ConfigError, match="unknown reward"):
+    with pytest.raises(dsegym.ConfigError, match="hyperparameter reward must be one of"):
         make("sac", problem, seed=0, reward="fast")
-    with pytest.raises(dsegym.ConfigError, match="agents must be"):
+    with pytest.raises(dsegym.ConfigError, match="hyperparameter agents must be one of"):
         make("marl", problem, seed=0, agents="team")
 
 
@@ -203,6 +243,7 @@ def test_bad_hyperparameter_values_are_config_errors(name, bad):
 @pytest.mark.parametrize("name", RL_AGENTS)
 def test_every_sweep_setting_builds_and_runs(name):
     import itertools
+
     from dsegym.agents import agent_info
     sweep = agent_info(name)["sweep"]
     for values in itertools.product(*sweep.values()):

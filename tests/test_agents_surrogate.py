@@ -132,6 +132,7 @@ def test_bad_settings():
 
 def test_every_sweep_setting_builds_and_runs():
     import itertools
+
     from dsegym.agents import agent_info
     sweep = agent_info("surrogate")["sweep"]
     for values in itertools.product(*sweep.values()):

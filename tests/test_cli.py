@@ -87,3 +87,35 @@ def test_malformed_topology_and_trace_files_exit_2_naming_the_line(tmp_path, cap
     topo.write_text(header + "conv1, 224, 224, 7, 7, 3, 64, 2,\n")
     code, out, _ = run(["evaluate", "accel-resnet18", "-a", f"topology={topo}", "fidelity=scalesim", "--json"], capsys)
     assert code == 0 and json.loads(out)["metrics"]["latency_cycles"] > 0
+
+
+def test_version_and_python_dash_m():
+    import dsegym
+    proc = subprocess.run([sys.executable, "-m", "dsegym", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"dsegym {dsegym.__version__}"
+    proc = subprocess.run([sys.executable, "-m", "dsegym", "list", "--tag", "toy"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.split()[0] == "toy-accel"
+
+
+def test_ctrl_c_and_os_errors_are_one_line(monkeypatch, capsys):
+    from dsegym import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    def disk_full(args):
+        raise OSError(28, "No space left on device", "/tmp/x")
+
+    monkeypatch.setattr(cli, "cmd_agents", interrupted)
+    assert main(["agents"]) == 130
+    assert capsys.readouterr().err == "dsegym: interrupted\n"
+    monkeypatch.setattr(cli, "cmd_agents", disk_full)
+    assert main(["agents"]) == 2
+    assert capsys.readouterr().err == "dsegym: error: No space left on device: /tmp/x\n"
+
+
+def test_duplicate_design_keys_and_unknown_tags_are_errors_not_last_one_wins(capsys):
+    code, _, err = run(["evaluate", "toy-accel", "-d", "pes=8", "pes=16"], capsys)
+    assert code == 2 and "'pes' twice" in err
+    code, _, err = run(["list", "--tag", "bogus"], capsys)
+    assert code == 2 and "unknown tag 'bogus'" in err and "toy" in err

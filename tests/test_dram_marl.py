@@ -14,7 +14,7 @@ PAPER_ACTION_SIZES = [4, 3, 3, 8, 2, 2, 4, 4, 3, 8]
 
 
 def test_one_agent_per_knob_with_the_papers_action_sizes():
-    env = ParallelDesignEnv("dram-stream", agents="parameter", episode_length=4)
+    env = ParallelDesignEnv("archgym-dram-stream", agents="parameter", episode_length=4)
     assert [env.action_space(a).n for a in env.possible_agents] == PAPER_ACTION_SIZES
     parallel_api_test(env, num_cycles=8)
     obs, _ = env.reset(seed=0)
@@ -24,7 +24,7 @@ def test_one_agent_per_knob_with_the_papers_action_sizes():
 
 
 def test_marl_agent_searches_dram_with_one_learner_per_knob():
-    problem = dsegym.make("dram-random", n=2000)
+    problem = dsegym.make("archgym-dram-random", n=2000)
     histories = []
     for _ in range(2):
         agent = make("marl", problem, seed=3, agents="parameter")

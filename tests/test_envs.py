@@ -86,6 +86,9 @@ def test_target_reward_terminates_when_targets_are_met():
     env.reset(seed=0)
     _, r, term, _, _ = env.step(p.space.to_index(design))
     assert r == pytest.approx(0.0) and term
+    with pytest.raises(InvalidActionError, match="reset"):  # Gymnasium: a terminated episode needs reset()
+        env.step(p.space.to_index(design))
+    env.reset()
     _, r2, term2, _, _ = env.step(p.space.to_index(p.space.default()))
     assert r2 < 0 and not term2
     with pytest.raises(ConfigError, match="target reward needs targets"):
@@ -148,3 +151,10 @@ def test_sequential_env_builds_the_design_one_parameter_at_a_time():
     _, r, term, _, info = env.step(0)
     assert term
     assert info["design"] == {"pes": 64, "dataflow": "is", "buffer_kb": 64, "bits": 4}
+
+
+def test_env_option_typo_names_the_allowed_options():
+    with pytest.raises(ConfigError, match=r"no option 'episode_len'; allowed options: .*episode_length"):
+        gym.make("dsegym/toy-accel", episode_len=5)
+    with pytest.raises(ConfigError, match=r"no option 'bogus'; allowed options: .*reward.*weights"):
+        gym.make("dsegym/toy-accel", bogus=1)

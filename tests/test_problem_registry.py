@@ -86,24 +86,59 @@ def test_registry_make_list_and_unknown_ids():
         dsegym.register("toy-accel", lambda: None)
 
 
-def test_one_file_space_registers_everywhere(tmp_path, monkeypatch):
-    """The design's promise: one file declares a space and every tool works on it."""
-    import gymnasium as gym
-    from gymnasium.utils.env_checker import check_env
+@pytest.fixture(scope="module")
+def my_cache():
+    """examples/my_cache_space.py, imported from its own file as a user would."""
+    import importlib.util
+    path = __import__("pathlib").Path(__file__).parents[1] / "examples" / "my_cache_space.py"
+    spec = importlib.util.spec_from_file_location("my_cache_space", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return dsegym.make("my-cache")
 
+
+@pytest.mark.parametrize("name", __import__("dsegym.agents", fromlist=["list_agents"]).list_agents())
+def test_every_agent_runs_on_the_one_file_space(name, my_cache):
+    """The README's promise: one file declares a space and every agent works on it."""
     from dsegym.agents import make as make_agent
     from dsegym.agents import run_search
 
-    source = (__import__("pathlib").Path(__file__).parents[1] / "examples" / "my_cache_space.py").read_text()
-    path = tmp_path / "my_cache_space.py"
-    path.write_text(source)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    __import__("my_cache_space")
-    problem = dsegym.make("my-cache")
+    hp = {"n_init": 4} if name == "surrogate" else {}
+    with make_agent(name, my_cache, seed=0, **hp) as agent:
+        history = run_search(agent, budget=12, batch_size=3)
+    assert len(history) == 12 and np.isfinite(history["score"]).all()
+    assert my_cache.space.valid_mask(history[my_cache.space.names]).all()
+    assert set(history.columns) >= {"latency_cycles", "energy_pj", "area_mm2"}
+
+
+def test_every_env_runs_on_the_one_file_space(my_cache):
+    """Gymnasium (both envs, through gym.make and Gymnasium's and SB3's checkers) and PettingZoo."""
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+    from pettingzoo.test import parallel_api_test
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    from dsegym.env import DesignEnv, ParallelDesignEnv, SequentialDesignEnv
+
     check_env(gym.make("dsegym/my-cache").unwrapped, skip_render_check=True)
-    agent = make_agent("random", problem, seed=0)
-    history = run_search(agent, budget=20, batch_size=5)
-    assert len(history) == 20 and history["score"].notna().all()
+    for env in (DesignEnv(my_cache, episode_length=4), SequentialDesignEnv(my_cache)):
+        check_env(env, skip_render_check=True)
+        sb3_check_env(env, warn=False)
+    for agents in ("group", "parameter"):
+        parallel_api_test(ParallelDesignEnv(my_cache, agents=agents, episode_length=3), num_cycles=10)
+
+
+def test_the_one_file_space_works_from_the_cli(capsys):
+    """No packaging: ``--import FILE`` and a ``module:factory`` id."""
+    import json
+
+    from dsegym.cli import main
+
+    path = str(__import__("pathlib").Path(__file__).parents[1] / "examples" / "my_cache_space.py")
+    assert main(["--import", path, "describe", "my-cache", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["space_size"] == 270
+    assert main(["--import", path, "evaluate", "my_cache_space:make_my_cache", "-d", "ways=2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["design"]["ways"] == 2
 
 
 def test_entry_point_plugins_are_found_without_an_import(tmp_path, monkeypatch):
@@ -137,3 +172,75 @@ def test_entry_point_plugins_are_found_without_an_import(tmp_path, monkeypatch):
     import gymnasium as gym
     assert gym.make("dsegym/plugin-registered").unwrapped.problem.id == "plugin-registered"
     sys.modules.pop("dsegym_plugin_demo", None)
+
+
+def _fake_plugin(tmp_path):
+    """An installed-looking distribution with a factory that needs an option, and a registrar."""
+    pkg = tmp_path / "dsegym_fake_noc"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(textwrap.dedent('''
+        import pandas as pd
+        from dsegym import DesignSpace, Integer, Objective, Problem, register
+        BUILT = []
+
+        def make_noc(mesh):  # a required option: discovery must not call it
+            BUILT.append(mesh)
+            space = DesignSpace([Integer("vcs", 1, 4)])
+            sim = lambda df: pd.DataFrame({"latency_cycles": mesh * 10.0 / df["vcs"]})
+            return Problem("my-noc", space, sim, [Objective("latency_cycles")])
+
+        def register_more():
+            register("my-noc-4x4", make_noc, kwargs={"mesh": 4}, description="4x4 mesh")
+    '''))
+    dist = tmp_path / "dsegym_fake_noc-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dsegym-fake-noc\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[dsegym.problems]\nmy-noc = dsegym_fake_noc:make_noc\n"
+                                           "more = dsegym_fake_noc:register_more\n")
+
+
+def _python(code: str, tmp_path) -> str:
+    import os
+    import subprocess
+    root = str(__import__("pathlib").Path(__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), root])}
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_import_dsegym_does_not_import_gymnasium_yet_gym_make_works_both_orders(tmp_path):
+    _fake_plugin(tmp_path)
+    out = _python('''
+        import sys, dsegym
+        print("gymnasium" in sys.modules)
+        import gymnasium as gym
+        print(gym.make("dsegym/toy-accel").unwrapped.problem.id)
+        print(gym.make("dsegym/my-noc", problem_kwargs={"mesh": 2}).unwrapped.problem.evaluate([{"vcs": 2}])
+              ["latency_cycles"][0])
+    ''', tmp_path)
+    assert out.split() == ["False", "toy-accel", "10.0"]
+    out = _python('''
+        import gymnasium as gym, dsegym
+        print(gym.make("dsegym/my-noc-4x4").unwrapped.problem.id)
+        print(gym.make("dsegym/my-noc", problem_kwargs={"mesh": 3}).unwrapped.problem.id)
+    ''', tmp_path)
+    assert out.split() == ["my-noc-4x4", "my-noc"]
+
+
+def test_plugin_factories_register_without_building(tmp_path):
+    _fake_plugin(tmp_path)
+    out = _python('''
+        import dsegym, dsegym_fake_noc
+        from dsegym.cli import main
+        main(["list", "--tag", "plugin"])
+        print("built", dsegym_fake_noc.BUILT)
+        print(dsegym.make("my-noc", mesh=8).evaluate([{"vcs": 4}])["latency_cycles"][0])
+        try:
+            dsegym.make("my-noc")
+        except dsegym.ConfigError as e:
+            print("error:", e)
+    ''', tmp_path)
+    assert "my-noc " in out and "built []" in out and "20.0" in out
+    assert "error: problem 'my-noc' needs the option 'mesh'" in out

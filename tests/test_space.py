@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import dsegym
 from dsegym.errors import ConfigError, ConstraintViolation, InvalidDesignError
 from dsegym.space import Categorical, Constraint, DesignSpace, Float, Integer, Ordinal, PowerOfTwo
 
@@ -197,3 +198,11 @@ def test_valid_index_mask_matches_the_constraint_on_every_grid_row():
     expected = [d["rows"] * d["bits"] <= 512 for d in designs]
     assert space.valid_index_mask(idx).tolist() == expected
     assert 0 < sum(expected) < len(expected)
+
+
+def test_print_space_shows_types_groups_and_constraints():
+    text = str(dsegym.make("toy-accel").space)
+    for part in ("4 parameters", "[compute] pes: power_of_two, powers of two 1..64 (default 8)",
+                 "[compute] dataflow: categorical, one of ws, os, is", "[precision] bits: ordinal",
+                 "constraints:", "area_budget: pes * bits must be at most 512"):
+        assert part in text, part

@@ -22,7 +22,8 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
-from .genetic import IndexAgent
+from .hparams import Int, Real
+from .index_agent import IndexAgent
 
 # Free moves (onto already evaluated designs) per proposal before giving up on the neighbourhood.
 _FREE_MOVES = 32
@@ -36,6 +37,9 @@ class SimulatedAnnealing(IndexAgent):
     multi_objective = False
     description = ("simulated annealing: one-parameter neighbour moves on the index encoding, geometric "
                    "cooling in score (log-metric) units, restarts on stagnation")
+    hparam_rules = {"initial_temperature": Real(0, low_open=True), "final_temperature": Real(0, low_open=True),
+                    "cooling": Real(0, 1, low_open=True, high_open=True), "max_step": Int(1),
+                    "restart_after": Int(1), "restart_from_best": Real(0, 1)}
     hyperparameters = {
         "initial_temperature": 0.3,  # score units (sum of log-metrics)
         "final_temperature": 0.005,
@@ -92,7 +96,7 @@ class SimulatedAnnealing(IndexAgent):
         # Walk over neighbours whose score is already known without spending evaluations.
         for _ in range(_FREE_MOVES):
             cand = self._neighbour(self._keys[self._current])
-            row = self._seen.get(self._key(cand))
+            row = self._seen.get(self._index_key(cand))
             if row is None:
                 return cand
             self._consider(row)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from .genetic import IndexAgent
+from .hparams import Int, Real
+from .index_agent import IndexAgent
 
 
 class AntColony(IndexAgent):
@@ -31,6 +32,9 @@ class AntColony(IndexAgent):
     multi_objective = False
     description = ("ant colony optimisation: per-value pheromone tables, evaporation, rank-based deposit "
                    "by the colony's best ants (ArchGym/DeepSwarm-style)")
+    hparam_rules = {"ant_count": Int(1), "evaporation": Real(0, 1), "greediness": Real(0, 1), "alpha": Real(0),
+                    "elite_ants": Int(1), "deposit": Real(0, low_open=True), "tau_min": Real(0, low_open=True),
+                    "tau_max": Real(0, low_open=True)}
     hyperparameters = {
         "ant_count": 8,  # designs per colony (pheromone update period)
         "evaporation": 0.2,  # fraction of pheromone lost per colony

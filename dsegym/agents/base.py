@@ -14,13 +14,15 @@ class validates arguments, keeps the history and scores results with :meth:`Prob
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import ConfigError, InvalidDesignError
 from ..problem import Problem
+from .hparams import Rule, check_hparams, check_seed
 
 Design = dict[str, Any]
 
@@ -34,6 +36,8 @@ class Agent:
         multi_objective: True if the agent searches for a Pareto set itself; otherwise it optimises the
             problem's scalarised score (lower is better).
         hyperparameters: every hyperparameter with its default.
+        hparam_rules: allowed values of hyperparameters (see :mod:`dsegym.agents.hparams`); names without
+            a rule get one inferred from the default's type.
         sweep: a small grid over some hyperparameters, for the leaderboard's hyperparameter-lottery check.
     """
 
@@ -41,14 +45,24 @@ class Agent:
     family: ClassVar[str] = ""
     multi_objective: ClassVar[bool] = False
     hyperparameters: ClassVar[dict[str, Any]] = {}
+    hparam_rules: ClassVar[dict[str, Rule]] = {}
+    # Torch agents set this to 1: ask/tell then run with that many intra-op threads and restore the
+    # caller's setting afterwards (tiny networks and GP fits run several times faster single-threaded,
+    # and the process-wide setting is not the agent's to change).
+    torch_threads: ClassVar[int | None] = None
     sweep: ClassVar[dict[str, list[Any]]] = {}
     description: ClassVar[str] = ""
 
     def __init__(self, problem: Problem, seed: int | None = None, **hparams: Any):
+        """Check the seed (None or 0..2**32-1) and every hyperparameter; raise ConfigError if one is bad."""
+        seed = check_seed(seed)
+        if not isinstance(problem, Problem):
+            raise ConfigError(f"agent '{self.name}' needs a Problem (from dsegym.make), got {type(problem).__name__}")
         unknown = set(hparams) - set(self.hyperparameters)
         if unknown:
             allowed = ", ".join(sorted(self.hyperparameters)) or "none"
             raise ConfigError(f"agent '{self.name}' has no hyperparameter {sorted(unknown)}; allowed: {allowed}")
+        check_hparams(self.name, hparams, self.hyperparameters, self.hparam_rules)
         self.problem = problem
         self.space = problem.space
         self.seed = seed
@@ -61,28 +75,57 @@ class Agent:
     # --- public interface ---------------------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Design]:
         """Propose ``n`` designs to evaluate next."""
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ConfigError(f"ask(n) needs a positive integer n, got {n!r}")
-        designs = self._ask(int(n))
+        with self._compute_scope():
+            designs = self._ask(int(n))
         if len(designs) != n:
             raise RuntimeError(f"agent '{self.name}' returned {len(designs)} designs for ask({n})")
         return designs
 
     def tell(self, designs: Sequence[Mapping[str, Any]], results) -> None:
-        """Report the metrics (a DataFrame from ``problem.evaluate``, row-aligned) of asked designs."""
-        designs = [dict(d) for d in designs]
+        """Report the metrics (a DataFrame from ``problem.evaluate``, row-aligned) of asked designs.
+
+        Raises InvalidDesignError if a design is not in the problem's space, if ``results`` is not a
+        DataFrame with one row per design, lacks one of the problem's objective metrics, or holds a
+        non-finite value of one.
+        """
+        import pandas as pd
+        if isinstance(designs, Mapping) or not isinstance(designs, Sequence):
+            raise InvalidDesignError(f"tell() needs a list of designs (dicts), got {type(designs).__name__}")
+        if not isinstance(results, pd.DataFrame):
+            raise InvalidDesignError(f"tell() needs results as a DataFrame (from problem.evaluate), "
+                                     f"got {type(results).__name__}")
         if len(designs) != len(results):
             raise InvalidDesignError(f"tell() got {len(designs)} designs but {len(results)} result rows")
         if not designs:
             return
+        checked = self.space.check_columns(designs)  # raises on unknown parameters or invalid values
+        designs = self.space._rows(checked, len(designs))
+        metrics = [o.metric for o in self.problem.objectives]
+        missing = [m for m in metrics if m not in results.columns]
+        if missing:
+            raise InvalidDesignError(f"tell() results lack the metrics {missing} of problem '{self.problem.id}' "
+                                     f"(got columns {list(results.columns)})")
+        try:
+            values = results[metrics].to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise InvalidDesignError(f"tell() results must hold numbers for the metrics {metrics}") from None
+        if not np.isfinite(values).all():
+            i, j = np.argwhere(~np.isfinite(values))[0]
+            raise InvalidDesignError(f"tell() result row {i} has a non-finite {metrics[j]} ({values[i, j]}); "
+                                     "results must be finite")
+        results = results.reset_index(drop=True)
         scores = self.problem.score(results)
         self._designs.extend(designs)
-        self._results.append(results.reset_index(drop=True))
+        self._results.append(results)
         self._scores.append(scores)
-        self._tell(designs, results.reset_index(drop=True), scores)
+        with self._compute_scope():
+            self._tell(designs, results, scores)
 
     @property
     def n_told(self) -> int:
+        """Number of designs told so far."""
         return len(self._designs)
 
     def history(self):
@@ -125,9 +168,23 @@ class Agent:
 
     @classmethod
     def info(cls) -> dict[str, Any]:
+        """Name, family, multi-objective flag, hyperparameter defaults, sweep grid and description."""
         return {"name": cls.name, "family": cls.family, "multi_objective": cls.multi_objective,
                 "hyperparameters": dict(cls.hyperparameters), "sweep": dict(cls.sweep),
                 "description": cls.description}
+
+    def _key(self, design: Mapping[str, Any]) -> tuple:
+        """A hashable identity of a (normalised) design: its values in space order."""
+        return tuple(design.get(k) for k in self.space.names)
+
+    @contextlib.contextmanager
+    def _compute_scope(self) -> Iterator[None]:
+        """Torch's thread count set to ``torch_threads`` inside, the caller's restored on exit."""
+        if self.torch_threads is None:
+            yield
+            return
+        with torch_threads(self.torch_threads):
+            yield
 
     # --- for subclasses -----------------------------------------------------------------------------
     def _ask(self, n: int) -> list[Design]:
@@ -151,13 +208,28 @@ class Agent:
         return [d if good else next(fresh) for d, good in zip(designs, ok)]
 
 
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)``, restoring the previous count on exit."""
+    import torch
+    before = torch.get_num_threads()
+    if before != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def run_search(agent: Agent, budget: int, batch_size: int = 1, progress: bool = False):
     """Drive ``agent`` for ``budget`` simulator evaluations; returns the history DataFrame.
 
     ``batch_size`` designs are asked, evaluated in one vectorised call, and told together.
     """
-    if budget < 1 or batch_size < 1:
-        raise ConfigError(f"budget and batch_size must be positive, got {budget} and {batch_size}")
+    for name, value in (("budget", budget), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
     bar = None
     if progress:
         from tqdm.auto import tqdm

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent
+from .hparams import Choice, Int
 
 _CHUNK = 1_000_000
 
@@ -33,6 +34,7 @@ class GridSearch(Agent):
     multi_objective = False
     description = ("every valid grid design once (Float parameters at their bins), in a seeded shuffled "
                    "or index order; refuses grids above max_size")
+    hparam_rules = {"order": Choice("shuffled", "index"), "max_size": Int(1)}
     hyperparameters = {
         "order": "shuffled",  # or "index" (space.enumerate() order, last parameter fastest)
         "max_size": 10_000_000,  # largest grid (unconstrained count of grid points) it will enumerate

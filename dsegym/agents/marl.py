@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..problem import Problem
 from .base import Agent, Design
+from .hparams import Choice, Int, MappingOf, Real
 
 
 class _ToldResults:
@@ -104,6 +104,12 @@ class MultiAgentRL(Agent):
     multi_objective = False
     description = ("multi-agent RL (Krishnan et al. 2022): one PPO learner per parameter group or parameter "
                    "on the PettingZoo ParallelDesignEnv, shared reward from told metrics")
+    torch_threads = 1
+    hparam_rules = {"agents": Choice("group", "parameter"), "episode_length": Int(1), "n_steps": Int(1),
+                    "n_epochs": Int(1), "learning_rate": Real(0, low_open=True), "gamma": Real(0, 1),
+                    "gae_lambda": Real(0, 1), "clip_range": Real(0, 1, low_open=True), "ent_coef": Real(0),
+                    "vf_coef": Real(0), "hidden": Int(1), "reward": Choice("weighted", "target", "constrained"),
+                    "reward_kwargs": MappingOf(optional=True), "max_resample": Int(0)}
     hyperparameters = {
         "agents": "group",  # "group": one learner per parameter group; "parameter": one per parameter
         "episode_length": 16,  # designs per episode of each env copy
@@ -125,14 +131,6 @@ class MultiAgentRL(Agent):
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        if self.hp["agents"] not in ("group", "parameter"):
-            raise ConfigError(f"agents must be 'group' or 'parameter', got {self.hp['agents']!r}")
-        from .rl import check_hyperparameters
-        check_hyperparameters(self, positive=("episode_length", "n_steps", "n_epochs", "learning_rate", "hidden"),
-                              non_negative=("ent_coef", "vf_coef", "max_resample"),
-                              unit=("gamma", "gae_lambda", "clip_range"))
-        import torch
-        torch.set_num_threads(1)
         self._told = _ToldResults(problem)
         self._env_problem = Problem(problem.id, problem.space, self._told, problem.objectives,
                                     workload=problem.workload, description=problem.description,
@@ -149,6 +147,7 @@ class MultiAgentRL(Agent):
     # --- envs and learners --------------------------------------------------------------------------
     def _make_env(self, i: int) -> None:
         import torch
+
         from ..env import ParallelDesignEnv
         env = ParallelDesignEnv(self._env_problem, agents=self.hp["agents"],
                                 episode_length=self.hp["episode_length"], reward=self.hp["reward"],
@@ -167,6 +166,7 @@ class MultiAgentRL(Agent):
 
     @property
     def possible_agents(self) -> list[str]:
+        """The PettingZoo agent names (one per parameter group or parameter)."""
         return list(self.envs[0].possible_agents)
 
     def _act(self, obs: dict[str, np.ndarray]) -> tuple[dict[str, Any], dict[str, float], np.ndarray]:
@@ -247,9 +247,6 @@ class MultiAgentRL(Agent):
                 del self._told.table[k]
             self._record(i, match["obs"], match["actions"], match["logps"], out)
             self._maybe_update()
-
-    def _key(self, design) -> tuple:
-        return tuple(design.get(k) for k in self.space.names)
 
     # --- learning -----------------------------------------------------------------------------------
     def _maybe_update(self) -> None:

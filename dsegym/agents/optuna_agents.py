@@ -44,8 +44,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent
+from .hparams import Int, Real
 
-_TINY = 1e-30
 _RETRIES = 10  # proposals breaking a space constraint per asked design before a random valid one
 _PENALTY = 1.0  # log-units added to the worst value seen, for proposals that break a space constraint
 _SPACE_VIOLATION = 1e3  # constraint value told for such proposals (limit violations are log-excesses)
@@ -125,9 +125,6 @@ class OptunaAgent(Agent):
         return {name: FloatDistribution(float(c) - 0.5, float(c) + 0.5)
                 for name, c in zip(self.space.names, self._centre)}
 
-    def _key(self, design) -> tuple:
-        return tuple(design[name] for name in self.space.names)
-
     def _design_of(self, params: dict[str, Any]) -> dict[str, Any]:
         if self.encoding == "unit":
             u = np.clip(np.array([[params[name] for name in self.space.names]]), 0.0, 1.0)
@@ -147,8 +144,7 @@ class OptunaAgent(Agent):
     def _values(self, results, scores) -> tuple[np.ndarray, np.ndarray]:
         """(n, k) values to tell and (n,) limit violations."""
         if self.multi_objective:
-            vals = np.stack([o.sign * np.log(np.maximum(np.asarray(results[o.metric], float), _TINY))
-                             for o in self.problem.optimised], axis=1)
+            vals = self.problem.log_costs(results)
         else:
             vals = np.asarray(scores, float)[:, None]
         return vals, self.problem.violation(results)
@@ -267,6 +263,7 @@ class TPE(OptunaAgent):
     multi_objective = False
     description = "Optuna TPESampler (constant liar for batches) on the problem's score"
     hyperparameters = {"n_startup_trials": 10, "multivariate": False, "n_ei_candidates": 24}
+    hparam_rules = {"n_startup_trials": Int(0), "n_ei_candidates": Int(1)}
     sweep = {"n_startup_trials": [5, 20], "multivariate": [False, True]}
 
     def _make_sampler(self, optuna, seed):
@@ -284,14 +281,14 @@ class GaussianProcess(OptunaAgent):
     multi_objective = False
     description = "Optuna GPSampler (Gaussian-process BO with log expected improvement) on the problem's score"
     hyperparameters = {"n_startup_trials": 10}
+    hparam_rules = {"n_startup_trials": Int(0)}
+    # GPSampler fits with torch; with 2 threads it ran 8x slower here (68 s vs 8 s for 40 designs).
+    torch_threads = 1
     # Each proposal refits the GP: fewer re-asks after a constraint-breaking proposal.
     retries = 3
     sweep = {"n_startup_trials": [5, 20]}
 
     def _make_sampler(self, optuna, seed):
-        import torch
-        # GPSampler fits with torch; with 2 threads it ran 8x slower here (68 s vs 8 s for 40 designs).
-        torch.set_num_threads(1)
         # Simulators are deterministic: the GP models them without observation noise.
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=int(self.hp["n_startup_trials"]),
                                          deterministic_objective=True)
@@ -314,6 +311,7 @@ class CMAES(OptunaAgent):
     # asked designs in a row had to be random fallbacks) a fresh CMA-ES study starts around a random
     # centre with a new seed and, as in IPOP-CMA-ES (Auger and Hansen 2005), twice the population. Known
     # results stay known. (Restarting on mere stagnation was tried and did worse on toy-rastrigin.)
+    hparam_rules = {"popsize": Int(2, optional=True), "n_startup_trials": Int(0)}
     hyperparameters = {"popsize": None, "lr_adapt": False, "use_separable_cma": False, "n_startup_trials": 1,
                        "restart": True}
     sweep = {"popsize": [None, 16], "lr_adapt": [False, True]}
@@ -351,6 +349,8 @@ class NSGAII(OptunaAgent):
     multi_objective = True
     known_retries = _RETRIES
     description = "Optuna NSGAIISampler on the log-costs of every optimised objective; limits as constraints"
+    hparam_rules = {"population_size": Int(2), "crossover_prob": Real(0, 1), "swapping_prob": Real(0, 1),
+                    "mutation_prob": Real(0, 1, optional=True)}
     hyperparameters = {"population_size": 20, "crossover_prob": 0.9, "swapping_prob": 0.5,
                        "mutation_prob": None}
     sweep = {"population_size": [10, 40], "crossover_prob": [0.5, 0.9]}
@@ -372,6 +372,7 @@ class NSGAIII(OptunaAgent):
     known_retries = _RETRIES
     description = "Optuna NSGAIIISampler (reference-point niching) on the log-costs; limits as constraints"
     hyperparameters = {"population_size": 20, "crossover_prob": 0.9, "dividing_parameter": 3}
+    hparam_rules = {"population_size": Int(2), "crossover_prob": Real(0, 1), "dividing_parameter": Int(1)}
     sweep = {"population_size": [10, 40], "dividing_parameter": [2, 4]}
 
     def _make_sampler(self, optuna, seed):

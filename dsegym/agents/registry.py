@@ -39,6 +39,7 @@ def register_agent(name: str, target: str | type, overwrite: bool = False) -> No
 
 
 def agent_class(name: str) -> type:
+    """The agent class registered under ``name`` (imports its module); UnknownIdError otherwise."""
     try:
         target = _AGENTS[name]
     except KeyError:
@@ -51,10 +52,12 @@ def agent_class(name: str) -> type:
 
 
 def list_agents() -> list[str]:
+    """Names of every registered agent, sorted."""
     return sorted(_AGENTS)
 
 
 def agent_info(name: str) -> dict[str, Any]:
+    """The :meth:`Agent.info` dict of agent ``name``."""
     return agent_class(name).info()
 
 

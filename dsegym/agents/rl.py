@@ -4,14 +4,15 @@ Stable-Baselines3 is push-style: ``model.learn()`` steps an environment and want
 before it picks the next action. Search agents are pull-style: ``ask`` hands designs out, ``tell``
 brings their metrics back. The bridge:
 
-- ``model.learn()`` runs in a daemon *learner thread* on a vectorised env of our own
-  (``num_envs`` = the first ``ask(n)``'s ``n``, so one ``ask``/``tell`` round is one vectorised
-  step). Its ``step`` decodes the actions into designs, posts them to the agent and blocks until
-  ``tell`` delivers their metrics; the reward and observation are computed from those told metrics
+- ``model.learn()`` runs as a coroutine (a greenlet on the caller's thread, see
+  :mod:`dsegym.agents.sb3_bridge`) on a vectorised env of our own (``num_envs`` = the first
+  ``ask(n)``'s ``n``, so one ``ask``/``tell`` round is one vectorised step). Its ``step`` decodes the
+  actions into designs, switches to the agent with them and resumes when ``tell`` delivers their
+  metrics; the reward and observation are computed from those told metrics
   with :class:`dsegym.rewards.RewardModel` (the weighted reward by default), exactly as
   :class:`dsegym.env.DesignEnv` would compute them. Nothing is re-simulated (the reward model
   evaluates the default design once, for its reference, as every ``DesignEnv`` does).
-- The hand-off is strict: the learner thread only runs while ``ask``/``tell`` wait for it, and
+- The hand-off is strict: the learner only runs inside ``ask``/``tell``, and
   ``tell`` returns only once the learner has trained (if due) and posted its next designs. The agent
   keeps its own torch / numpy / ``random`` generator states and swaps them in around every hand-off,
   so the same seed gives the same designs even when several agents share a process.
@@ -20,8 +21,9 @@ brings their metrics back. The bridge:
 - If ``ask`` wants more designs than the learner can produce before its pending ones are told (an
   irregular batch size), the extra designs are sampled from the current policy without being
   trained on.
-- An exception in the learner thread is re-raised from ``ask``/``tell`` as a ``RuntimeError`` naming
-  the agent; ``close()`` (or garbage collection) stops the thread.
+- An exception in the learner is re-raised from ``ask``/``tell`` as a ``RuntimeError`` naming the
+  agent; ``close()`` (or garbage collection) unwinds ``learn()``. No thread is started, so none can
+  outlive the agent, and a Ctrl-C during the hand-off ends the learner with the caller.
 
 Encodings (all derived from the one space declaration):
 
@@ -44,10 +46,7 @@ Encodings (all derived from the one space declaration):
 from __future__ import annotations
 
 import contextlib
-import queue
 import random
-import threading
-import traceback
 import weakref
 from typing import Any
 
@@ -55,48 +54,10 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent, Design
+from .hparams import Choice, Int, MappingOf, Real, Rule, Sizes
+from .sb3_bridge import Learner, vec_env_class
 
-_FOREVER = 10 ** 12  # total_timesteps handed to learn(): the learner runs until it is stopped
 _REWARDS = ("weighted", "target", "constrained")
-
-
-class _Stop(BaseException):
-    """Raised inside the learner thread to unwind ``model.learn()`` when the agent closes."""
-
-
-class _Channel:
-    """The two queues of the strict hand-off between the agent and its learner thread."""
-
-    def __init__(self):
-        self.to_agent: queue.Queue = queue.Queue()
-        self.to_learner: queue.Queue = queue.Queue()
-
-    def request(self, designs: list[Design]):
-        """Learner side: post designs, block until their metrics (a DataFrame) come back."""
-        self.to_agent.put(("designs", designs))
-        msg = self.to_learner.get()
-        if msg[0] == "stop":
-            raise _Stop
-        return msg[1]
-
-
-def _learner_main(model, channel: _Channel) -> None:
-    """Body of the learner thread. It holds no reference to the agent, so the agent can be collected."""
-    try:
-        model.learn(total_timesteps=_FOREVER)
-        channel.to_agent.put(("finished", None))
-    except _Stop:
-        pass
-    except BaseException as exc:  # noqa: BLE001 - every failure must reach ask/tell
-        channel.to_agent.put(("error", exc, traceback.format_exc()))
-
-
-def _shutdown(channel: _Channel, thread: threading.Thread) -> None:
-    """Stop a learner thread (used by ``close`` and by the agent's finaliser)."""
-    if thread.is_alive():
-        channel.to_learner.put(("stop",))
-        if thread is not threading.current_thread():
-            thread.join(timeout=10)
 
 
 def _rng_snapshot():
@@ -109,168 +70,6 @@ def _rng_restore(state) -> None:
     torch.set_rng_state(state[0])
     np.random.set_state(state[1])
     random.setstate(state[2])
-
-
-_VEC_ENV_CLASS = None
-
-
-def _vec_env_class():
-    """The told-results VecEnv, defined on first use so that importing this module stays cheap."""
-    global _VEC_ENV_CLASS
-    if _VEC_ENV_CLASS is not None:
-        return _VEC_ENV_CLASS
-    from gymnasium import spaces
-    from stable_baselines3.common.vec_env.base_vec_env import VecEnv
-
-    class TellVecEnv(VecEnv):
-        """``num_envs`` copies of DesignEnv (``encoding="index"`` or ``"unit"``) or SequentialDesignEnv
-        (``encoding="sequential"``) whose metrics come from the agent's ``tell`` instead of a simulator."""
-
-        def __init__(self, space, rewards, encoding: str, num_envs: int, episode_length: int,
-                     infeasible_reward: float, channel: _Channel):
-            self.space, self.rewards, self.encoding = space, rewards, encoding
-            self.channel = channel
-            self.episode_length, self.infeasible_reward = int(episode_length), float(infeasible_reward)
-            d, k = len(space), len(rewards.metrics)
-            self.d, self.k = d, k
-            self.max_card = int(space.nvec.max())
-            if encoding == "index":
-                action_space = spaces.MultiDiscrete(space.nvec)
-                obs_space = spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32)
-            elif encoding == "unit":
-                action_space = spaces.Box(0.0, 1.0, shape=(d,), dtype=np.float32)
-                obs_space = spaces.Box(-1.0, 1.0, shape=(k,), dtype=np.float32)
-            elif encoding == "sequential":
-                action_space = spaces.Discrete(self.max_card)
-                obs_space = spaces.Box(-1.0, 1.0, shape=(2 * d + k,), dtype=np.float32)
-            else:  # pragma: no cover - internal
-                raise ConfigError(f"unknown encoding {encoding!r}")
-            self._t = np.zeros(num_envs, dtype=np.int64)
-            self._pos = np.zeros(num_envs, dtype=np.int64)
-            self._index = np.zeros((num_envs, d), dtype=np.int64)
-            self._last = np.zeros((num_envs, k), dtype=np.float32)
-            self._actions = None
-            self.handed_out = 0  # designs posted to the agent so far
-            super().__init__(num_envs, obs_space, action_space)
-            self.current_obs = self._all_obs()
-
-        # --- observations ---------------------------------------------------------------------------
-        def _obs(self, i: int) -> np.ndarray:
-            if self.encoding != "sequential":
-                return self._last[i].copy()
-            pos = self._pos[i]
-            scale = np.maximum(self.space.nvec - 1, 1)
-            chosen = np.where(np.arange(self.d) < pos, self._index[i] / scale, -1.0)
-            onehot = np.zeros(self.d)
-            if pos < self.d:
-                onehot[pos] = 1.0
-            return np.concatenate([chosen, onehot, self._last[i]]).astype(np.float32)
-
-        def _all_obs(self) -> np.ndarray:
-            return np.stack([self._obs(i) for i in range(self.num_envs)])
-
-        def _reset_one(self, i: int) -> None:
-            # DesignEnv and SequentialDesignEnv both start an episode from zero metrics.
-            self._t[i], self._pos[i] = 0, 0
-            self._index[i] = 0
-            self._last[i] = 0.0
-
-        # --- VecEnv API -----------------------------------------------------------------------------
-        def reset(self):
-            for i in range(self.num_envs):
-                self._reset_one(i)
-            self._reset_seeds()
-            self._reset_options()
-            self.current_obs = self._all_obs()
-            return self.current_obs
-
-        def step_async(self, actions: np.ndarray) -> None:
-            self._actions = np.asarray(actions)
-
-        def decode(self, actions: np.ndarray) -> list[Design]:
-            """Full-design actions (index or unit encoding) to designs, constraints unchecked."""
-            if self.encoding == "unit":
-                u = np.clip(np.asarray(actions, dtype=np.float64).reshape(len(actions), self.d), 0.0, 1.0)
-                return self.space.from_unit_batch(u, check_constraints=False)
-            idx = np.asarray(actions, dtype=np.int64).reshape(len(actions), self.d)
-            return self.space.from_index_batch(idx, check_constraints=False)
-
-        def step_wait(self):
-            n = self.num_envs
-            actions, self._actions = self._actions, None
-            rewards = np.zeros(n, dtype=np.float32)
-            dones = np.zeros(n, dtype=bool)
-            infos: list[dict[str, Any]] = [{} for _ in range(n)]
-            complete = list(range(n))  # envs whose design is complete this step
-            if self.encoding == "sequential":
-                a = np.asarray(actions, dtype=np.int64).reshape(n)
-                for i in range(n):
-                    k = int(self.space.nvec[self._pos[i]])
-                    self._index[i, self._pos[i]] = int(a[i]) * k // self.max_card
-                    self._pos[i] += 1
-                complete = [i for i in range(n) if self._pos[i] >= self.d]
-                designs = (self.space.from_index_batch(self._index[complete], check_constraints=False)
-                           if complete else [])
-            else:
-                designs = self.decode(actions)
-            feasible = self.space.valid_mask(designs) if designs else np.zeros(0, dtype=bool)
-            good = [i for i, ok in zip(complete, feasible) if ok]
-            if good:
-                ask = [designs[complete.index(i)] for i in good]
-                results = self.channel.request(ask)  # blocks until the agent tells the metrics
-                self.handed_out += len(ask)
-                # A failed simulation (NaN metrics) is treated like an infeasible design, not learnt as NaN.
-                r = np.nan_to_num(self.rewards.reward(results), nan=self.infeasible_reward,
-                                  posinf=self.infeasible_reward, neginf=self.infeasible_reward)
-                obs = np.nan_to_num(self.rewards.observe(results), nan=1.0)
-                reached = self.rewards.reached(results)
-                for j, i in enumerate(good):
-                    rewards[i] = r[j]
-                    self._last[i] = obs[j]
-                    dones[i] = bool(reached[j])
-                    infos[i]["design"] = ask[j]
-            for i, ok in zip(complete, feasible):
-                if not ok:
-                    rewards[i] = self.infeasible_reward
-                    self._last[i] = 1.0
-                    infos[i]["feasible"] = False
-            for i in complete:
-                self._t[i] += 1
-                if self.encoding == "sequential":
-                    dones[i] = True  # one episode = one design (SequentialDesignEnv)
-                else:
-                    truncated = self._t[i] >= self.episode_length
-                    if truncated and not dones[i]:
-                        infos[i]["TimeLimit.truncated"] = True
-                    dones[i] = dones[i] or truncated
-            obs = self._all_obs()
-            for i in range(n):
-                if dones[i]:
-                    infos[i]["terminal_observation"] = obs[i].copy()
-                    self._reset_one(i)
-                    obs[i] = self._obs(i)
-            self.current_obs = obs
-            return obs, rewards, dones, infos
-
-        def close(self) -> None:
-            return None
-
-        def get_attr(self, attr_name, indices=None):
-            if attr_name == "render_mode":
-                return [None for _ in self._get_indices(indices)]
-            raise AttributeError(attr_name)
-
-        def set_attr(self, attr_name, value, indices=None) -> None:
-            raise AttributeError(f"the told-results env has no settable attribute {attr_name!r}")
-
-        def env_method(self, method_name, *args, indices=None, **kwargs):
-            raise AttributeError(f"the told-results env has no method {method_name!r}")
-
-        def env_is_wrapped(self, wrapper_class, indices=None):
-            return [False for _ in self._get_indices(indices)]
-
-    _VEC_ENV_CLASS = TellVecEnv
-    return TellVecEnv
 
 
 class SB3Agent(Agent):
@@ -288,26 +87,23 @@ class SB3Agent(Agent):
         "infeasible_reward": -10.0,  # reward of a constraint-violating action (never evaluated)
         "net_arch": (64, 64),
     }
+    torch_threads = 1
+    hparam_rules = {
+        "n_envs": Int(1, optional=True), "episode_length": Int(1), "reward": Choice(*_REWARDS),
+        "reward_kwargs": MappingOf(optional=True), "infeasible_reward": Real(), "net_arch": Sizes(),
+        "n_steps": Int(1), "batch_size": Int(1), "n_epochs": Int(1), "learning_rate": Real(0, low_open=True),
+        "buffer_size": Int(1), "gradient_steps": Int(1), "target_update_designs": Int(1),
+        "tau": Real(0, 1, low_open=True), "learning_starts": Int(0), "exploration_designs": Int(0),
+        "ent_coef": Real(0), "gamma": Real(0, 1), "gae_lambda": Real(0, 1), "exploration_final_eps": Real(0, 1),
+        "clip_range": Real(0, 1, low_open=True),
+    }
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        if self.hp["reward"] not in _REWARDS:
-            raise ConfigError(f"unknown reward {self.hp['reward']!r}; allowed: {', '.join(_REWARDS)}")
-        check_hyperparameters(self, positive=("episode_length", "n_steps", "batch_size", "n_epochs",
-                                              "learning_rate", "buffer_size", "gradient_steps",
-                                              "target_update_designs", "tau"),
-                              non_negative=("learning_starts", "exploration_designs", "ent_coef"),
-                              unit=("gamma", "gae_lambda", "exploration_final_eps", "clip_range"))
-        if self.hp["n_envs"] is not None and (not isinstance(self.hp["n_envs"], (int, np.integer))
-                                              or self.hp["n_envs"] < 1):
-            raise ConfigError(f"agent '{self.name}': n_envs must be None or a positive integer, "
-                              f"got {self.hp['n_envs']!r}")
         import torch
-        torch.set_num_threads(1)
         self._model = None
         self._venv = None
-        self._channel: _Channel | None = None
-        self._thread: threading.Thread | None = None
+        self._learner: Learner | None = None
         self._finalizer = None
         self._error: BaseException | None = None
         self._error_text = ""
@@ -350,6 +146,7 @@ class SB3Agent(Agent):
 
     def _start(self, n: int) -> None:
         import stable_baselines3
+
         from ..rewards import RewardModel
         n_envs = int(self.hp["n_envs"] or n)
         if n_envs < 1:
@@ -357,20 +154,18 @@ class SB3Agent(Agent):
         # Rewards are relative to the first told design, so no simulator call falls outside the budget.
         rewards = RewardModel(self.problem, self.hp["reward"],
                               **{"reference": "first", **dict(self.hp["reward_kwargs"] or {})})
-        self._channel = _Channel()
-        self._venv = _vec_env_class()(self.space, rewards, self.encoding, n_envs, self.hp["episode_length"],
-                                      self.hp["infeasible_reward"], self._channel)
+        self._learner = Learner()
+        self._venv = vec_env_class()(self.space, rewards, self.encoding, n_envs, self.hp["episode_length"],
+                                     self.hp["infeasible_reward"], self._learner)
         cls = getattr(stable_baselines3, self.algorithm)
         policy_kwargs = {"net_arch": list(self.hp["net_arch"])}
         with self._own_rng():
             self._model = cls("MlpPolicy", self._venv, seed=self._model_seed, device="cpu", verbose=0,
                               policy_kwargs=policy_kwargs, **self._algo_kwargs(n_envs))
             self._configure(self._model)
-            self._thread = threading.Thread(target=_learner_main, args=(self._model, self._channel),
-                                            name=f"dsegym-{self.name}-learner", daemon=True)
-            self._finalizer = weakref.finalize(self, _shutdown, self._channel, self._thread)
-            self._thread.start()
-            self._receive()
+            self._learner.model = self._model
+            self._finalizer = weakref.finalize(self, self._learner.close)
+            self._drive(None)
 
     def _configure(self, model) -> None:
         """Adjust the built model (e.g. exploration schedules counted in designs)."""
@@ -380,28 +175,24 @@ class SB3Agent(Agent):
         if self._closed:
             raise RuntimeError(f"agent '{self.name}' is closed; make a new agent to search again")
         if self._error is not None:
-            raise RuntimeError(f"agent '{self.name}': the Stable-Baselines3 learner thread failed earlier "
+            raise RuntimeError(f"agent '{self.name}': the Stable-Baselines3 learner failed earlier "
                                f"with {type(self._error).__name__}: {self._error}") from self._error
 
-    def _receive(self) -> None:
-        """Wait (inside the agent's RNG scope) for the learner's next message."""
-        while True:
-            try:
-                msg = self._channel.to_agent.get(timeout=1.0)
-                break
-            except queue.Empty:
-                if not self._thread.is_alive() and self._channel.to_agent.empty():
-                    msg = ("error", RuntimeError("the learner thread ended without a message"), "")
-                    break
+    def _drive(self, results) -> None:
+        """Resume the learner (inside the agent's RNG scope) until its next request; ``None`` starts it."""
+        try:
+            msg = self._learner.start() if results is None else self._learner.send(results)
+        except BaseException as exc:
+            # The coroutine is over: a learner error, or a KeyboardInterrupt that arrived while it ran.
+            self._error, self._req, self._req_handed, self._req_rows = exc, [], 0, {}
+            if isinstance(exc, Exception):
+                raise RuntimeError(f"agent '{self.name}': the Stable-Baselines3 learner failed with "
+                                   f"{type(exc).__name__}: {exc}") from exc
+            raise
         if msg[0] == "designs":
             self._req, self._req_handed, self._req_rows = list(msg[1]), 0, {}
-        elif msg[0] == "finished":
+        else:  # learn() returned
             self._finished, self._req, self._req_handed, self._req_rows = True, [], 0, {}
-        else:
-            self._error, self._error_text = msg[1], msg[2]
-            self._req, self._req_handed, self._req_rows = [], 0, {}
-            raise RuntimeError(f"agent '{self.name}': the Stable-Baselines3 learner thread failed with "
-                               f"{type(msg[1]).__name__}: {msg[1]}\n{msg[2]}") from msg[1]
 
     def _ask(self, n: int) -> list[Design]:
         self._check_alive()
@@ -442,11 +233,7 @@ class SB3Agent(Agent):
             import pandas as pd
             told = pd.concat([self._req_rows[p] for p in range(len(self._req))], ignore_index=True)
             with self._own_rng():
-                self._channel.to_learner.put(("results", told))
-                self._receive()
-
-    def _key(self, design) -> tuple:
-        return tuple(design.get(k) for k in self.space.names)
+                self._drive(told)
 
     # --- lifecycle ----------------------------------------------------------------------------------
     @property
@@ -455,7 +242,7 @@ class SB3Agent(Agent):
         return self._model
 
     def close(self) -> None:
-        """Stop the learner thread. The agent cannot ask for more designs afterwards."""
+        """Unwind the learner's ``learn()``. The agent cannot ask for more designs afterwards."""
         if self._finalizer is not None:
             self._finalizer()
         self._closed = self._model is not None
@@ -482,7 +269,7 @@ class PPO(SB3Agent):
     algorithm = "PPO"
     encoding = "index"
     description = ("Stable-Baselines3 PPO; one action = one full design (MultiDiscrete), reward from told "
-                   "metrics via a learner thread")
+                   "metrics via a learner coroutine")
     hyperparameters = {**SB3Agent._common, "n_steps": 16, "batch_size": 8, "n_epochs": 10,
                        "learning_rate": 3e-3, "gamma": 0.0, "gae_lambda": 0.9, "ent_coef": 0.01,
                        "clip_range": 0.2}
@@ -506,7 +293,7 @@ class A2C(SB3Agent):
     algorithm = "A2C"
     encoding = "index"
     description = ("Stable-Baselines3 A2C; one action = one full design (MultiDiscrete), reward from told "
-                   "metrics via a learner thread")
+                   "metrics via a learner coroutine")
     hyperparameters = {**SB3Agent._common, "n_steps": 8, "learning_rate": 3e-3, "gamma": 0.0,
                        "gae_lambda": 0.9, "ent_coef": 0.01, "normalize_advantage": True}
     sweep = {"learning_rate": [1e-3, 3e-3, 1e-2], "n_steps": [4, 8, 16]}
@@ -531,7 +318,7 @@ class DQN(SB3Agent):
     algorithm = "DQN"
     encoding = "sequential"
     description = ("Stable-Baselines3 DQN; one parameter per step (Discrete, SequentialDesignEnv "
-                   "formulation), reward from told metrics via a learner thread")
+                   "formulation), reward from told metrics via a learner coroutine")
     hyperparameters = {**SB3Agent._common, "learning_rate": 3e-3, "gamma": 1.0, "learning_starts": 16,
                        "batch_size": 32, "buffer_size": 20_000, "gradient_steps": 8,
                        "target_update_designs": 8, "exploration_designs": 100,
@@ -583,6 +370,28 @@ class _DesignSchedule:
         return self.start + frac * (self.end - self.start)
 
 
+class _EntCoef(Rule):
+    """SAC's entropy coefficient: a number >= 0, ``"auto"`` or ``"auto_<initial value>"`` (as SB3 takes it)."""
+
+    def ok(self, value):
+        if isinstance(value, str):
+            if value == "auto":
+                return True
+            head, _, tail = value.partition("_")
+            return head == "auto" and Real(0, low_open=True).ok(_float_or_none(tail))
+        return Real(0).ok(value)
+
+    def describe(self):
+        return "a number >= 0, 'auto' or 'auto_<initial value>'"
+
+
+def _float_or_none(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
 class SAC(SB3Agent):
     """Soft actor-critic (SB3) in the continuous encoding: ``Box(0, 1, d)`` decoded by ``space.from_unit``.
 
@@ -595,10 +404,11 @@ class SAC(SB3Agent):
     algorithm = "SAC"
     encoding = "unit"
     description = ("Stable-Baselines3 SAC; continuous encoding Box(0,1,d) -> space.from_unit, reward from "
-                   "told metrics via a learner thread")
+                   "told metrics via a learner coroutine")
     hyperparameters = {**SB3Agent._common, "learning_rate": 3e-3, "gamma": 0.0, "learning_starts": 16,
                        "batch_size": 64, "buffer_size": 20_000, "gradient_steps": 8, "tau": 0.02,
                        "ent_coef": 0.02}
+    hparam_rules = {**SB3Agent.hparam_rules, "ent_coef": _EntCoef()}
     sweep = {"learning_rate": [1e-3, 3e-3], "ent_coef": [0.005, 0.02, "auto_0.1"]}
 
     def _algo_kwargs(self, n_envs):
@@ -607,19 +417,6 @@ class SAC(SB3Agent):
                 "buffer_size": int(self.hp["buffer_size"]), "train_freq": (1, "step"),
                 "gradient_steps": int(self.hp["gradient_steps"]) * n_envs, "tau": float(self.hp["tau"]),
                 "ent_coef": self.hp["ent_coef"]}
-
-
-def check_hyperparameters(agent, positive=(), non_negative=(), unit=()) -> None:
-    """Raise a ConfigError for numeric hyperparameters out of range (names the agent does not have, or
-    non-numeric values such as SAC's ``ent_coef="auto"``, are skipped)."""
-    for names, ok, what in ((positive, lambda v: v > 0, "> 0"), (non_negative, lambda v: v >= 0, ">= 0"),
-                            (unit, lambda v: 0 <= v <= 1, "in [0, 1]")):
-        for name in names:
-            value = agent.hp.get(name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-                continue
-            if not (np.isfinite(value) and ok(value)):
-                raise ConfigError(f"agent '{agent.name}': hyperparameter {name} must be {what}, got {value!r}")
 
 
 def _minibatch(n: int, cap: int) -> int:

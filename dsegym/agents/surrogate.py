@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .base import Agent, Design
+from .hparams import Anything, Choice, Int, Real
 
 _ACQUISITIONS = ("ei", "lcb", "mean")
 _LOSSES = ("mse", "rank", "mse+rank")
@@ -75,6 +76,7 @@ class MLPEnsemble:
 
     # --- features -----------------------------------------------------------------------------------
     def features(self, designs) -> np.ndarray:
+        """(n, d) float32 features of designs: their unit encoding (``space.to_unit_batch``)."""
         u = self.space.to_unit_batch(designs)
         if not self._cats:
             return u.astype(np.float32)
@@ -106,6 +108,7 @@ class MLPEnsemble:
         return (torch.bmm(z, w3) + b3).squeeze(-1)  # (members, n)
 
     def fit(self, designs: Sequence[Design], scores: np.ndarray) -> None:
+        """Train every ensemble member on designs and their scores (lower is better), from scratch."""
         import torch
         x = torch.as_tensor(self.features(designs))
         y = np.asarray(scores, dtype=np.float64)
@@ -149,6 +152,7 @@ class MLPEnsemble:
         self.steps_run = steps
 
     def predict(self, designs: Sequence[Design]) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation over the ensemble of the predicted score, each of shape (n,)."""
         import torch
         if self.params is None:
             raise ConfigError("the surrogate has not been fitted yet")
@@ -180,6 +184,11 @@ class SurrogateSearch(Agent):
     multi_objective = False
     description = ("predictor-guided search (BRP-NAS style): a torch MLP ensemble with a pairwise ranking "
                    "loss picks the best predicted of a random pool plus mutations of the best designs")
+    torch_threads = 1
+    hparam_rules = {"n_init": Int(2), "n_candidates": Int(0), "n_mutations": Int(0), "top_k": Int(1),
+                    "acquisition": Choice(*_ACQUISITIONS), "kappa": Real(0), "epsilon": Real(0, 1),
+                    "model_factory": Anything(), "n_members": Int(1), "hidden": Int(1), "fit_steps": Int(1),
+                    "learning_rate": Real(0, low_open=True), "loss": Choice(*_LOSSES)}
     hyperparameters = {
         "n_init": 10,  # random designs before the first fit
         "n_candidates": 200,  # random candidates per ask
@@ -199,17 +208,6 @@ class SurrogateSearch(Agent):
 
     def __init__(self, problem, seed=None, **hparams):
         super().__init__(problem, seed=seed, **hparams)
-        if self.hp["acquisition"] not in _ACQUISITIONS:
-            raise ConfigError(f"unknown acquisition {self.hp['acquisition']!r}; allowed: {', '.join(_ACQUISITIONS)}")
-        if self.hp["loss"] not in _LOSSES:
-            raise ConfigError(f"unknown surrogate loss {self.hp['loss']!r}; allowed: {', '.join(_LOSSES)}")
-        from .rl import check_hyperparameters
-        check_hyperparameters(self, positive=("n_members", "hidden", "fit_steps", "learning_rate", "top_k"),
-                              non_negative=("n_candidates", "n_mutations", "kappa"), unit=("epsilon",))
-        if int(self.hp["n_init"]) < 2:
-            raise ConfigError("n_init must be at least 2 (a surrogate needs data to fit)")
-        import torch
-        torch.set_num_threads(1)
         model_seed = int(seed) if seed is not None else int(self.rng.integers(0, 2 ** 31 - 1))
         factory = _resolve_factory(self.hp["model_factory"])
         if factory is None:
@@ -220,9 +218,6 @@ class SurrogateSearch(Agent):
         self.n_fits = 0
         self._seen: set[tuple] = set()
         self._frame = None  # the told designs as a typed DataFrame (the surrogate's input)
-
-    def _key(self, design) -> tuple:
-        return tuple(design.get(k) for k in self.space.names)
 
     def _ask(self, n: int) -> list[Design]:
         if self.n_told < int(self.hp["n_init"]):

@@ -18,9 +18,10 @@ _EXPORTS = {
     "GENERATORS": "traces",
     "DramModel": "model", "simulate": "model", "decode": "model", "METRICS": "model", "clear_cache": "model",
     "make_space": "space", "KNOBS": "space", "DEFAULT": "space",
-    "make_dram_problem": "problems",
+    "make_dram_problem": "problems", "make_archgym_problem": "problems", "TraceWarning": "traces",
+    "controller_cost": "cost", "SEARCHED": "space", "FIXED": "space",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [name for name in sorted(_EXPORTS)]  # a list comprehension, as ruff PLE0605 wants
 
 
 def __getattr__(name):

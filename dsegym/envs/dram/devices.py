@@ -106,13 +106,16 @@ DEVICES: dict[str, DramDevice] = {
     # DRAMSys memspec JEDEC_4Gb_DDR4-2400_8bit_A.json (Micron MT40A512M8 4Gb x8 -083E figures):
     # CL16-16-16, tRAS 39, tRC 55, tFAW 26, tREFI 9360 (7.8 us), tRFC 312 (260 ns) at 1200 MHz.
     # 4 bank groups of 4 banks; the bank group is the bank number mod 4, so consecutive 8 KiB rows
-    # alternate groups. The VPP (2.5 V) rail is left out: DRAMSys gives only IPP0 and IPP6 for it.
+    # alternate groups. The VPP (2.5 V) wordline-pump rail is the memspec's second rail: IPP0 4.05 mA,
+    # IPP2N = IPP3N = IPP4R = IPP4W = IPP5B = 0, which DRAMPower's DDR4 model charges on ACT/PRE
+    # (docs/references.md, "DDR4 VPP").
     "DDR4-2400": DramDevice(
         name="DDR4-2400", memspec="JEDEC_4Gb_DDR4-2400_8bit_A", clk_mhz=1200.0, devices=8, width=8,
         burst_length=8, banks=16, bank_groups=4, rows=32768, columns=1024,
         t=_timings(RCD=16, RP=16, RAS=39, RC=55, RL=16, WL=16, WR=18, WTR_S=3, WTR_L=9, RTP=12,
                    CCD_S=4, CCD_L=6, RRD_S=4, RRD_L=6, FAW=26, REFI=9360, RFC=312, BURST=4),
-        rails=(Rail(vdd=1.2, idd0=60.75, idd2n=38.25, idd3n=44.0, idd4r=184.5, idd4w=168.75, idd5=118.0),),
+        rails=(Rail(vdd=1.2, idd0=60.75, idd2n=38.25, idd3n=44.0, idd4r=184.5, idd4w=168.75, idd5=118.0),
+               Rail(vdd=2.5, idd0=4.05, idd2n=0.0, idd3n=0.0, idd4r=0.0, idd4w=0.0, idd5=0.0)),
     ),
     # DRAMSys memspec JEDEC_8Gb_LPDDR4-3200_16bit.json (JEDEC JESD209-4 LPDDR4-3200, 8Gb x16 die):
     # RL 28, WL 14, tRCD 29, tRPpb 29, tRPab 34, tRAS 68, tRCpb 97, tFAW 64, tREFIab 6246, tRFCab 448

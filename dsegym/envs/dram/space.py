@@ -44,14 +44,39 @@ DEFAULT = {"PagePolicy": "Open", "Scheduler": "Fifo", "SchedulerBuffer": "ReadWr
            "MaxActiveTransactions": 128}
 
 
-def make_space() -> DesignSpace:
-    """The ten-knob space; numeric knobs are powers of two so agents see their order."""
+# Knobs the default problems fix (docs/references.md, "DRAM controller knobs"): with one initiator and
+# one channel, response ordering (RespQueue, and the Reorder arbiter) only restores an order no other
+# part of the simulated system reads, and the arbiter's choice only matters between initiators, so
+# both stay at DRAMSys' example values; the Fifo arbiter keeps MaxActiveTransactions meaningful.
+# RefreshPolicy=NoRefresh is a controller that loses data: a what-if kept only in the ArchGym space.
+# RefreshMaxPulledin acts only while the controller is idle; the ArchGym traces keep it busy from the
+# first request to the last, so there it would change nothing but its counter's cost. It is fixed at
+# DRAMSys' example value; pass ``knobs=`` to the factory to search it on a trace with idle time.
+FIXED = {"RespQueue": "Fifo", "Arbiter": "Fifo", "RefreshPolicy": "AllBank", "RefreshMaxPulledin": 8}
+SEARCHED = tuple(name for name in NAMES if name not in FIXED)
+
+
+def make_space(knobs=NAMES) -> DesignSpace:
+    """The controller space over ``knobs`` (default: all ten, ArchGym's 442,368 designs).
+
+    ``make_space(SEARCHED)`` is the default problems' space: the six knobs left after fixing
+    :data:`FIXED`.
+
+    >>> make_space(SEARCHED).size
+    9216
+    """
+    unknown = [k for k in knobs if k not in NAMES]
+    if unknown:
+        from dsegym.errors import ConfigError
+        raise ConfigError(f"unknown DRAM knobs {unknown}; knobs: {', '.join(NAMES)}")
     params = []
     for name, choices, group, help_text in KNOBS:
+        if name not in knobs:
+            continue
         if isinstance(choices[0], int):
             params.append(PowerOfTwo(name, choices[0], choices[-1], group=group, default=DEFAULT[name],
                                      help=help_text))
         else:
             params.append(Categorical(name, list(choices), group=group, default=DEFAULT[name],
                                       help=help_text))
-    return DesignSpace(params, name="dram-controller")
+    return DesignSpace(params, name="dram-controller" if tuple(knobs) == NAMES else f"dram-controller-{len(params)}")

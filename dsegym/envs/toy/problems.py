@@ -34,6 +34,7 @@ def _toy_accel_sim(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def make_toy_accel(area_limit_mm2: float | None = None) -> Problem:
+    """The cartoon accelerator; ``area_limit_mm2`` (a positive number or None) adds a hard area limit."""
     space = DesignSpace([
         PowerOfTwo("pes", 1, 64, default=8, group="compute"),
         Categorical("dataflow", ["ws", "os", "is"], group="compute"),
@@ -54,6 +55,7 @@ def _rastrigin_sim(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def make_toy_rastrigin() -> Problem:
+    """The 4-D integer Rastrigin landscape (cost 1 at its optimum x = 2)."""
     space = DesignSpace([Integer(f"x{i}", -7, 7, group=f"axis{i}") for i in range(4)], name="toy-rastrigin")
     return Problem("toy-rastrigin", space, _rastrigin_sim, [Objective("cost_count")], workload="synthetic",
                    description="multimodal integer landscape, 50,625 designs, optimum cost 1 at x=2")

@@ -1,3 +1,4 @@
+"""Registers the toy problems (lazily: nothing here imports their module)."""
 from ...registry import register
 
 register("toy-accel", "dsegym.envs.toy.problems:make_toy_accel", tags=("toy",),

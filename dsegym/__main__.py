@@ -1,0 +1,7 @@
+"""``python -m dsegym`` runs the ``dsegym`` command."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
