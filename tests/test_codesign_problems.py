@@ -10,7 +10,7 @@ import pytest
 import dsegym
 from dsegym.envs.codesign.hardware import fusion_speedup, run_network
 from dsegym.envs.codesign.network import NetArch
-from dsegym.envs.codesign.problems import FIXED_NETWORK, network_macs
+from dsegym.envs.codesign.problems import network_macs
 from dsegym.errors import ConfigError
 
 # Trained weights are shared by every test and run (keyed by library versions, written atomically).

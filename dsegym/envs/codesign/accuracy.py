@@ -90,6 +90,7 @@ class AccuracyOracle:
         return self._states[arch.key, seed][:2]
 
     def is_cached(self, arch: NetArch) -> bool:
+        """Whether every seed of ``arch`` is trained and in the cache."""
         return all(self.cache.get_json(self._float_key(arch, s)) is not None for s in self.seeds)
 
     # --- quantised ----------------------------------------------------------------------------------

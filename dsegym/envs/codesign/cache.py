@@ -35,6 +35,7 @@ def default_cache_dir() -> Path:
 
 @lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
+    """Versions of the libraries a trained network depends on (part of every cache key)."""
     import numpy
     import sklearn
     import torch
@@ -72,6 +73,7 @@ class DiskCache:
         return self.root / kind / key[:2] / f"{key}{suffix}"
 
     def get_json(self, key: str) -> dict | None:
+        """The record stored under ``key``, or None (an unreadable one is dropped with a warning)."""
         path = self._path("records", key, ".json")
         try:
             return json.loads(path.read_text())
@@ -83,9 +85,11 @@ class DiskCache:
             return None
 
     def put_json(self, key: str, record: dict) -> None:
+        """Store a JSON-serialisable record under ``key`` atomically."""
         atomic_write_bytes(self._path("records", key, ".json"), json.dumps(record).encode())
 
     def get_state(self, key: str):
+        """The torch state dict stored under ``key``, or None (an unreadable one is dropped)."""
         import torch
 
         path = self._path("weights", key, ".pt")
@@ -99,6 +103,7 @@ class DiskCache:
             return None
 
     def put_state(self, key: str, state) -> None:
+        """Store a torch state dict under ``key`` atomically."""
         import torch
 
         buf = io.BytesIO()

@@ -68,6 +68,7 @@ class NetArch:
 
     @property
     def feature_hw(self) -> int:
+        """Spatial size of the last feature map."""
         return IMAGE_HW // 2 if self.pool else IMAGE_HW
 
     @property
@@ -86,6 +87,7 @@ class NetArch:
 
     @property
     def params(self) -> int:
+        """Trainable parameters (weights and biases)."""
         total, c_in = 0, 1
         for c_out in self.channels:
             total += self.kernel ** 2 * c_in * c_out + c_out
@@ -94,6 +96,7 @@ class NetArch:
 
     @property
     def key(self) -> str:
+        """A short stable name, e.g. 'd3-w8-g2-k3-p1' (cache keys use it)."""
         return f"d{self.depth}-w{self.width}-g{self.growth}-k{self.kernel}-p{int(self.pool)}"
 
     def accelerator_layers(self, batch: int = 1):
@@ -126,6 +129,7 @@ class NetArch:
 
     @classmethod
     def from_key(cls, key: str) -> NetArch:
+        """The network a ``key`` names (ConfigError for a malformed key)."""
         try:
             d, w, g, k, p = (part[1:] for part in key.split("-"))
             return cls(int(d), int(w), int(g), int(k), bool(int(p)))

@@ -34,8 +34,19 @@ import numpy as np
 from ...errors import ConfigError
 from ...problem import Objective, Problem
 from ...space import Categorical, Constraint, DesignSpace, Ordinal
-from .network import (ACT_BITS, DEPTHS, GROWTHS, IMAGE_HW, KERNELS, MAC_BUDGET, MAX_CHANNELS, N_CLASSES,
-                      WEIGHT_BITS, WIDTHS, NetArch)
+from .network import (
+    ACT_BITS,
+    DEPTHS,
+    GROWTHS,
+    IMAGE_HW,
+    KERNELS,
+    MAC_BUDGET,
+    MAX_CHANNELS,
+    N_CLASSES,
+    WEIGHT_BITS,
+    WIDTHS,
+    NetArch,
+)
 
 FIXED_NETWORK = NetArch(3, 16, 2, 3, True)
 # Images per inference. The networks are tiny (under 1 MMAC per image): one image's activations fit

@@ -90,6 +90,7 @@ class QuantizedNet(nn.Module):
         self.clips = record
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the quantised network for images ``x`` (n, 1, 8, 8)."""
         if self.clips is None:
             raise RuntimeError("QuantizedNet.calibrate() must run before forward()")
         return self._run(x)

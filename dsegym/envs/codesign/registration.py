@@ -1,3 +1,4 @@
+"""Registers the co-design problems (lazily: nothing is imported until one is made)."""
 from ...registry import register
 
 register("codesign-digits", "dsegym.envs.codesign.problems:make_codesign_problem", tags=("codesign",),
