@@ -56,7 +56,7 @@ def test_cache_is_reused_and_keyed_by_library_versions(tmp_path, monkeypatch):
     import dsegym.envs.codesign.accuracy as acc_mod
 
     real = acc_mod.train_float
-    monkeypatch.setattr(acc_mod, "train_float", lambda a, s: calls.append(a.key) or real(a, s))
+    monkeypatch.setattr(acc_mod, "train_float", lambda a, s, e: calls.append(a.key) or real(a, s, e))
     AccuracyOracle(tmp_path, seeds=(0,)).float_network(arch, 0)
     AccuracyOracle(tmp_path, seeds=(0,)).float_network(arch, 0)
     assert len(calls) == 1  # the second oracle read the disk cache
