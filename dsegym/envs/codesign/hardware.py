@@ -80,6 +80,9 @@ def run_network(designs, arch: NetArch, wbits, abits, tech_nm: int = 28, batch: 
 
     frame = designs if isinstance(designs, pd.DataFrame) else pd.DataFrame(list(designs))
     frame = frame[[c for c in frame.columns if c in SPACE]].reset_index(drop=True)
+    for name, value in SPACE.default().items():  # missing parameters take the space's defaults
+        if name not in frame.columns:
+            frame[name] = value
     n = len(frame)
     w_all, a_all = layer_bits(np.broadcast_to(np.asarray(wbits), (n, arch.depth)),
                               np.broadcast_to(np.asarray(abits), (n, arch.depth)))
