@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.dsegym-installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean accuracy-table
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Co-design accuracy table: every network x 3 seeds, trained once into the cache ($$DSEGYM_CACHE_DIR).
+accuracy-table: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m dsegym.envs.codesign.accuracy --workers 2
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info
