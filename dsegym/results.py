@@ -35,6 +35,7 @@ import json
 import math
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -326,3 +327,31 @@ def history_frame(trials: Sequence[Mapping[str, Any]], spec: RunSpec):
     out["score"] = [t["score"] for t in trials]
     out["wall_time_s"] = [t["wall_time_s"] for t in trials]
     return out
+
+
+class atomic_output:
+    """Context manager giving a temporary path beside ``path``; on success it is renamed onto ``path``.
+
+    Readers see the old file or the new one, never half of one, and an interrupted write leaves no debris.
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+    >>> with atomic_output(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __enter__(self) -> Path:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.{threading.get_ident()}.tmp{self.path.suffix}")
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.path)
+        else:
+            self.tmp.unlink(missing_ok=True)

@@ -71,7 +71,7 @@ def build_problem(spec: RunSpec):
 
 def execute_run(spec: RunSpec, recorded: Sequence[dict[str, Any]] = (),
                 on_batch: Callable[[list[dict[str, Any]]], None] | None = None,
-                evaluate: Callable[[Any, list[dict]], Any] | None = None, problem=None, agent_out: list | None = None):
+                evaluate: Callable[[Any, list[dict]], Any] | None = None, problem=None, progress: bool = False):
     """Run ``spec`` to its budget, answering asks from ``recorded`` trials first.
 
     ``on_batch`` receives each newly evaluated batch of trials (to store it) before the agent is told.
@@ -83,11 +83,13 @@ def execute_run(spec: RunSpec, recorded: Sequence[dict[str, Any]] = (),
     from .agents import make as make_agent
     problem = problem if problem is not None else build_problem(spec)
     agent = make_agent(spec.agent, problem, seed=spec.seed, **spec.hparams)
-    if agent_out is not None:
-        agent_out.append(agent)
     recorded = list(recorded)
     trials: list[dict[str, Any]] = []
     done = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=spec.budget, desc=spec.label(), unit="design", dynamic_ncols=True)
     try:
         while done < spec.budget:
             n = min(spec.batch_size, spec.budget - done)
@@ -115,8 +117,12 @@ def execute_run(spec: RunSpec, recorded: Sequence[dict[str, Any]] = (),
                 trials.extend(batch)
             agent.tell(designs, results)
             done += n
+            if bar is not None:
+                bar.update(n)
     finally:
         agent.close()
+        if bar is not None:
+            bar.close()
     return trials
 
 
@@ -124,7 +130,7 @@ def _evaluate(problem, designs):
     return problem.evaluate(designs)
 
 
-def run_into_store(spec: RunSpec, directory, exclusive: bool = False, agent_out: list | None = None):
+def run_into_store(spec: RunSpec, directory, exclusive: bool = False, progress: bool = False):
     """Run ``spec`` writing into the store at ``directory``; returns (run_id, new trials, all trials)."""
     store = ResultsStore(directory)
     try:
@@ -135,7 +141,7 @@ def run_into_store(spec: RunSpec, directory, exclusive: bool = False, agent_out:
 
         def on_batch(batch):
             new[0] += store.add_trials(run_id, batch)
-        trials = execute_run(spec, recorded, on_batch=on_batch, problem=problem, agent_out=agent_out)
+        trials = execute_run(spec, recorded, on_batch=on_batch, problem=problem, progress=progress)
         return run_id, new[0], trials
     finally:
         store.close()
