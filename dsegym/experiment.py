@@ -15,7 +15,7 @@ A *run* is one (problem, agent, hyperparameters, seed); a *trial* is one design 
     agents:
       - random
       - {name: ga, hparams: {population_size: 12}}
-      - {name: sa, sweep: true}                    # the agent's declared sweep grid
+      - {name: sa, sweep: true}                    # defaults plus the agent's declared sweep grid
       - {name: tpe, sweep: {n_startup_trials: [5, 10]}}
     objective: {weights: {latency_cycles: 1.0, energy_uj: 1.0}, limits: {area_mm2: 5.0}}
     exclude: [{problem: "dram*", agent: grid}]     # glob patterns
@@ -24,8 +24,8 @@ A *run* is one (problem, agent, hyperparameters, seed); a *trial* is one design 
 ...                                         "agents": ["random", {"name": "sa", "sweep": True}]})
 >>> [s.label() for s in expand(cfg)][:2]
 ['random on toy-accel seed 0', 'random on toy-accel seed 1']
->>> len(expand(cfg))  # random x 2 seeds + sa's 2x2 sweep grid x 2 seeds
-10
+>>> len(expand(cfg))  # random x 2 seeds + sa's defaults and 2x2 sweep grid x 2 seeds
+12
 """
 from __future__ import annotations
 
@@ -91,12 +91,12 @@ class AgentEntry(_Strict):
         return self
 
     def settings(self) -> list[dict[str, Any]]:
-        """Every hyperparameter setting: each given setting crossed with the sweep grid."""
+        """Every hyperparameter setting: each given setting, then each crossed with the sweep grid."""
         from .agents import agent_info
         base = self.hparams if isinstance(self.hparams, list) else [self.hparams]
         grid = agent_info(self.name)["sweep"] if self.sweep is True else (self.sweep or {})
         keys = sorted(grid)
-        combos = [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))] or [{}]
+        combos = [{}] + [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
         out = []
         for b in base:
             for c in combos:
