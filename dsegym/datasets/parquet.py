@@ -87,15 +87,21 @@ def export_results(directory: str | os.PathLike, path: str | os.PathLike) -> dic
     store = ResultsStore(directory, create=False)
     runs = store.runs()
     store.close()
+    from ..results import RUN_COLUMNS
+    from ..units import unit_of
+    fixed = set(RUN_COLUMNS) | {"trial_index", "score", "wall_time_s"}
     problems: dict[str, Any] = {}
     for pid, group in runs.groupby("problem", sort=True):
         first = group.iloc[0]
+        rows = frame[frame["problem"] == pid]
+        metrics = [c for c in rows.columns if c not in fixed and not c.startswith("design.") and rows[c].notna().any()]
+        units = {m: first["units"].get(m) or unit_of(m) for m in metrics}
         variants = group.drop_duplicates(["problem_version", "fidelity"])
         problems[pid] = {
             "version": first["problem_version"], "versions": sorted(set(group["problem_version"])),
             "options": sorted({json.dumps(o, sort_keys=True) for o in group["problem_options"]}),
             "fidelity": [None if v != v else v for v in variants["fidelity"].tolist()],
-            "units": first["units"], "objectives": first["objectives"],
+            "units": units, "objectives": first["objectives"],
             "samplers": sorted({f"{a} {json.dumps(h, sort_keys=True)}" for a, h in zip(group["agent"], group["hparams"])}),
             "seeds": sorted({int(s) for s in group["seed"]}),
         }
