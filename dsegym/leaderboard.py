@@ -297,12 +297,11 @@ def _across(tasks) -> dict[str, Any]:
     task_of = np.array([i[0] for i in wide.index])
     uniq = np.unique(task_of)
     rng = np.random.default_rng(0)
-    boot = []
-    for _ in range(_BOOT):  # resample problems (the unit of generalisation), keeping their seeds together
-        pick = rng.choice(uniq, size=len(uniq), replace=True)
-        idx = np.concatenate([np.flatnonzero(task_of == p) for p in pick])
-        boot.append(ranks.iloc[idx].mean().to_numpy())
-    boot = np.array(boot)
+    # Bootstrap over problems (the unit of generalisation), keeping each problem's seeds together.
+    per_task = np.array([ranks.to_numpy()[task_of == p].sum(axis=0) for p in uniq])
+    blocks = np.array([(task_of == p).sum() for p in uniq])
+    picks = rng.integers(0, len(uniq), size=(_BOOT, len(uniq)))
+    boot = per_task[picks].sum(axis=1) / blocks[picks].sum(axis=1)[:, None]
     mean = ranks.mean()
     for j, ent in enumerate(ranks.columns):
         out["ranks"][ent] = {"mean": float(mean[ent]), "ci_low": float(np.percentile(boot[:, j], 2.5)),
@@ -354,6 +353,16 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
     from .results import atomic_output
     files: dict[str, Path] = {}
 
+    from matplotlib.ticker import LogFormatter, NullFormatter
+
+    def logscale(ax, which="xy"):
+        # Plain tick labels: the default mathtext labels of log axes make layout many times slower.
+        for w in which:
+            axis = ax.xaxis if w == "x" else ax.yaxis
+            (ax.set_xscale if w == "x" else ax.set_yscale)("log")
+            axis.set_major_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(0, 0)))
+            axis.set_minor_formatter(NullFormatter())
+
     def save(fig, name):
         path = out / f"{name}.png"
         fig.tight_layout()
@@ -376,8 +385,7 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
             floor = 1e-4
             ax.plot(x, np.maximum(med, floor), color=colours[ent], label=ent, lw=1.4)
             ax.fill_between(x, np.maximum(lo, floor), np.maximum(hi, floor), color=colours[ent], alpha=0.15)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        logscale(ax)
         ax.set_xlabel("simulator evaluations")
         kind = t["optimum"]["kind"]
         ax.set_ylabel(f"regret vs {kind} optimum [log units]")
@@ -403,8 +411,7 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
                 pf = pts[pareto_mask(pts)]
                 pf = pf[np.argsort(pf[:, 0])]
                 ax.plot(np.exp(pf[:, 0]), np.exp(pf[:, 1]), "o", ms=3, color=colours[ent], label=ent, alpha=0.8)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            logscale(ax)
             ax.set_xlabel(objs[0])
             ax.set_ylabel(objs[1])
             ax.set_title(f"{task}: Pareto fronts ({objs[0]} vs {objs[1]}), all seeds", fontsize=9)
@@ -449,7 +456,7 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
         fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(walls) + 1.2))
         order = sorted(walls, key=lambda k: np.mean(walls[k]))
         ax.barh(order, [np.mean(walls[k]) for k in order])
-        ax.set_xscale("log")
+        logscale(ax, "x")
         ax.set_xlabel("wall time per trial [ms] (simulator + agent), mean over problems")
         save(fig, "wall_time")
     return files
