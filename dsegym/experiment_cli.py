@@ -181,7 +181,10 @@ def cmd_leaderboard(args) -> None:
     from .leaderboard import build_leaderboard
     refuse_file(args.out)
     refuse_file(args.directory, "RESULTS_DIR")
-    report = build_leaderboard(args.directory, args.out, progress=not args.json)
+    refuse_file(args.markdown and str(Path(args.markdown).parent), "--markdown's folder")
+    command = "dsegym leaderboard " + " ".join(sys.argv[2:]) if args.markdown else None
+    report = build_leaderboard(args.directory, args.out, progress=not args.json, markdown_copy=args.markdown,
+                               command=args.command or command)
     if args.json:
         print(json.dumps(_jsonable(report["summary"]), indent=2))
         return
@@ -220,6 +223,8 @@ def add_parsers(sub, add) -> None:
     p = add("leaderboard", cmd_leaderboard, "rank agents over a results directory: Markdown, HTML and PNG plots")
     p.add_argument("directory", metavar="RESULTS_DIR")
     p.add_argument("--out", "-o", help="output folder (default: RESULTS_DIR/leaderboard)")
+    p.add_argument("--markdown", metavar="FILE.md", help="also write the Markdown here, linking the plots in --out")
+    p.add_argument("--command", help="the regenerating command to state on the page")
     p = add("results", cmd_results, "export a results directory as a Parquet dataset with provenance")
     rsub = p.add_subparsers(dest="action", required=True, parser_class=type(p))
     e = rsub.add_parser("export", help="write DIR's trials to FILE.parquet")

@@ -523,9 +523,12 @@ def _task_table(t) -> str:
 
 
 def build_leaderboard(directory, out=None, progress: bool = True, title: str = "dsegym leaderboard",
-                      command: str | None = None) -> dict[str, Any]:
+                      command: str | None = None, markdown_copy=None) -> dict[str, Any]:
     """Analyse ``directory`` and write ``leaderboard.md``, ``leaderboard.html`` (self-contained) and PNGs
-    into ``out`` (default ``DIR/leaderboard``). Returns the files, the main Markdown table and a summary."""
+    into ``out`` (default ``DIR/leaderboard``). Returns the files, the main Markdown table and a summary.
+
+    ``markdown_copy``: also write the Markdown there, its image links pointing into ``out``
+    (how the repository's ``LEADERBOARD.md`` is made)."""
     from .results import atomic_output
     res = analyse(directory, progress=progress)
     tasks, across = res["problems"], res["across"]
@@ -576,6 +579,14 @@ def build_leaderboard(directory, out=None, progress: bool = True, title: str = "
         tmp.write_text(markdown)
     with atomic_output(files["html"]) as tmp:
         tmp.write_text(_html(markdown, out, title))
+    if markdown_copy:
+        import os
+        import re
+        copy = Path(markdown_copy)
+        rel = Path(os.path.relpath(out.resolve(), copy.resolve().parent)).as_posix()
+        with atomic_output(copy) as tmp:
+            tmp.write_text(re.sub(r"!\[([^\]]*)\]\(([^)]+)\)", lambda m: f"![{m.group(1)}]({rel}/{m.group(2)})", markdown))
+        files["markdown_copy"] = copy
     summary = {"problems": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in tasks.items()},
                "across": {k: v for k, v in across.items() if not k.startswith("_")}}
     return {"files": {k: str(v) for k, v in files.items()}, "markdown_table": main, "markdown": markdown,
