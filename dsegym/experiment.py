@@ -34,9 +34,16 @@ import itertools
 import os
 import re
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .results import RunSpec
@@ -62,8 +69,8 @@ class ProblemEntry(_Strict):
 
 class AgentEntry(_Strict):
     name: str
-    hparams: Union[dict[str, Any], list[dict[str, Any]]] = Field(default_factory=dict)
-    sweep: Union[bool, dict[str, list[Any]]] = False
+    hparams: dict[str, Any] | list[dict[str, Any]] = Field(default_factory=dict)
+    sweep: bool | dict[str, list[Any]] = False
     label: str | None = None
 
     @field_validator("name")
@@ -120,9 +127,9 @@ class ExperimentConfig(_Strict):
     name: str = "experiment"
     budget: int = Field(gt=0)
     batch_size: int = Field(default=1, gt=0)
-    seeds: Union[int, str, list[int]] = 0
-    problems: list[Union[str, ProblemEntry]] = Field(min_length=1)
-    agents: list[Union[str, AgentEntry]] = Field(min_length=1)
+    seeds: int | str | list[int] = 0
+    problems: list[str | ProblemEntry] = Field(min_length=1)
+    agents: list[str | AgentEntry] = Field(min_length=1)
     objective: Objective = Field(default_factory=Objective)
     exclude: list[Exclusion] = Field(default_factory=list)
 
@@ -148,8 +155,8 @@ def parse_seeds(value) -> list[int]:
     >>> parse_seeds("0-3"), parse_seeds(5), parse_seeds("1,4")
     ([0, 1, 2, 3], [5], [1, 4])
     """
-    if isinstance(value, bool):
-        raise ValueError("seeds must be integers, 'A-B' or a list")
+    if isinstance(value, bool):  # pydantic turns ValueError (not TypeError) into a validation message
+        raise ValueError("seeds must be integers, 'A-B' or a list")  # noqa: TRY004
     if isinstance(value, int):
         return [value]
     if isinstance(value, list):

@@ -137,8 +137,9 @@ def _write_partial(out, spec, problem) -> None:
             from .plots import save_search_outputs
             save_search_outputs(history_frame(trials, spec), problem, out,
                                 title=f"{spec.agent} on {problem.id}, seed {spec.seed} (interrupted)")
-    except Exception:  # best effort only: the store already holds every finished trial
-        pass
+    except Exception as exc:  # noqa: BLE001  best effort only: the store already holds every finished trial
+        print(f"dsegym: could not write the partial history ({exc}); the results store has the trials",
+              file=sys.stderr)
 
 
 # --- run ----------------------------------------------------------------------------------------------

@@ -293,7 +293,7 @@ def _across(tasks) -> dict[str, Any]:
     if wide.empty or wide.shape[1] < 2:
         return out
     ranks = wide.rank(axis=1, method="average")
-    out["blocks"] = int(len(wide))
+    out["blocks"] = len(wide)
     task_of = np.array([i[0] for i in wide.index])
     uniq = np.unique(task_of)
     rng = np.random.default_rng(0)
@@ -541,20 +541,22 @@ def build_leaderboard(directory, out=None, progress: bool = True, title: str = "
     md = [f"# {title}", ""]
     if command:
         md += [f"Regenerate with: `{command}`", ""]
-    md += [f"{len(tasks)} problems ({exhaustive} with an exhaustive optimum, the rest against the best score "
-           f"any run saw, marked *best seen*), {across['blocks']} (problem, seed) blocks. "
-           "*norm. best @b* = exp(-(best score in the first b evaluations - optimal score)): the optimum's "
-           "weighted product of metrics over the found one's (1 = optimum), mean over seeds. "
-           "Ranks use each agent at its default hyperparameters.", "", "## Overall", "", main, ""]
+    intro = (f"{len(tasks)} problems ({exhaustive} with an exhaustive optimum, the rest against the best score "
+             f"any run saw, marked *best seen*), {across['blocks']} (problem, seed) blocks. "
+             "*norm. best @b* = exp(-(best score in the first b evaluations - optimal score)): the optimum's "
+             "weighted product of metrics over the found one's (1 = optimum), mean over seeds. "
+             "Ranks use each agent at its default hyperparameters; *ms / trial* is wall time per trial "
+             "(the agent's ask and tell plus the simulation).")
+    md += [intro, "", "## Overall", "", main, ""]
     if "friedman_p" in across:
         md += [f"Friedman test over the blocks: p = {across['friedman_p']:.3g}.", ""]
     for name in ("average_rank", "critical_difference", "wall_time"):
         if f"plot_{name}" in plots:
             md += [f"![{name}]({plots[f'plot_{name}'].name})", ""]
     if across["lottery"]:
-        md += ["## Hyperparameter lottery", "",
-               "Final normalised value of each agent's hyperparameter settings (worst, median and best setting, "
-               "each averaged over the problems where the grid ran).", "",
+        lottery_intro = ("Final normalised value of each agent's hyperparameter settings (worst, median and best "
+                         "setting, each averaged over the problems where the grid ran).")
+        md += ["## Hyperparameter lottery", "", lottery_intro, "",
                _md_table(["agent", "settings", "problems", "worst", "median", "best", "spread"],
                          [[r["agent"], str(r["settings"]), str(r["problems"]), _num(r["worst"]), _num(r["median"]),
                            _num(r["best"]), _num(r["spread"])] for r in across["lottery"]]), ""]
@@ -568,8 +570,9 @@ def build_leaderboard(directory, out=None, progress: bool = True, title: str = "
         md += [f"### {task}", "", f"Optimal score {o['score']:.6g} ({kind}).", "", _task_table(t), ""]
         if t["multi_objective"]:
             h = t["hypervolume"]
-            md += [f"Hypervolume over the log-costs of {', '.join(h['objectives'])}, relative to the "
-                   f"{h['front_kind']} Pareto front's (reference point: the nadir of everything seen plus 10%).", ""]
+            hv_note = (f"Hypervolume over the log-costs of {', '.join(h['objectives'])}, relative to the "
+                       f"{h['front_kind']} Pareto front's (reference point: the nadir of everything seen plus 10%).")
+            md += [hv_note, ""]
         for key in (f"plot_regret_{_slug(task)}", f"plot_pareto_{_slug(task)}"):
             if key in plots:
                 md += [f"![{key[5:]}]({plots[key].name})", ""]

@@ -198,7 +198,8 @@ class ResultsStore:
                 if "locked" not in str(exc) and "busy" not in str(exc):
                     raise
                 time.sleep(0.05 * (attempt + 1))
-        raise ConfigError(f"results store '{self.path}' stayed locked; is another process stuck?")
+        raise ConfigError(f"results store '{conn.execute('PRAGMA database_list').fetchone()[2]}' stayed locked; "
+                          "is another process stuck?")
 
     def close(self) -> None:
         if self._conn is not None and self._pid == os.getpid():

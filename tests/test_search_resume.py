@@ -5,10 +5,10 @@ import subprocess
 
 import pandas as pd
 import pytest
+from test_runner import ENV, dsegym_cmd, wait_for_rows
 
 from dsegym.cli import main
 from dsegym.results import load
-from test_runner import ENV, dsegym_cmd, wait_for_rows
 
 
 def cli(args, capsys):
@@ -20,7 +20,7 @@ def cli(args, capsys):
 def test_out_naming_a_file_is_refused_before_any_work(tmp_path, capsys):
     f = tmp_path / "taken.txt"
     f.write_text("keep me")
-    code, out, err = cli(["search", "toy-accel", "--budget", 5, "--out", f], capsys)
+    code, _, err = cli(["search", "toy-accel", "--budget", 5, "--out", f], capsys)
     assert code == 2 and err.count("\n") == 1 and "existing file" in err and str(f) in err
     assert f.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["taken.txt"]
     for verb in (["run", "--problem", "toy-accel", "--agent", "random", "--out", f],

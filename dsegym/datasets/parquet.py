@@ -100,13 +100,13 @@ def export_results(directory: str | os.PathLike, path: str | os.PathLike) -> dic
         problems[pid] = {
             "version": first["problem_version"], "versions": sorted(set(group["problem_version"])),
             "options": sorted({json.dumps(o, sort_keys=True) for o in group["problem_options"]}),
-            "fidelity": [None if v != v else v for v in variants["fidelity"].tolist()],
+            "fidelity": [v if isinstance(v, str) else None for v in variants["fidelity"].tolist()],
             "units": units, "objectives": first["objectives"],
             "samplers": sorted({f"{a} {json.dumps(h, sort_keys=True)}" for a, h in zip(group["agent"], group["hparams"])}),
             "seeds": sorted({int(s) for s in group["seed"]}),
         }
     provenance = {"dsegym_version": dsegym_version(), "source": str(Path(directory).resolve()),
-                  "problems": problems, "runs": int(len(runs)),
+                  "problems": problems, "runs": len(runs),
                   "units": {k: v for p in problems.values() for k, v in p["units"].items()}}
     out = write_dataset(frame, path, provenance)
-    return {"path": str(out), "rows": int(len(frame)), "runs": int(len(runs)), "problems": sorted(problems)}
+    return {"path": str(out), "rows": len(frame), "runs": len(runs), "problems": sorted(problems)}
