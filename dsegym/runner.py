@@ -150,6 +150,12 @@ def run_into_store(spec: RunSpec, directory, exclusive: bool = False, progress: 
         store.close()
 
 
+def _quiet_worker() -> None:
+    """Ctrl-C reaches the whole process group: workers leave it to the parent, which stops them."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _pool_worker(spec: RunSpec, directory: str) -> tuple[str, int]:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
@@ -238,7 +244,6 @@ def _run_local(specs: Sequence[RunSpec], store: ResultsStore, workers: int, bar:
     if not specs:
         return "none"
     run_ids = [s.run_id for s in specs]
-    base = store.count() - store.count(run_ids)  # trials of other runs, to keep the bar on this experiment
     offset = bar.n - store.count(run_ids)
     if workers == 1 or len(specs) == 1:
         for spec in specs:
@@ -250,7 +255,7 @@ def _run_local(specs: Sequence[RunSpec], store: ResultsStore, workers: int, bar:
     import multiprocessing as mp
     # forkserver: workers start from a clean interpreter (no inherited threads or locks), once each.
     ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx)
+    pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx, initializer=_quiet_worker)
     try:
         pending = {pool.submit(_pool_worker, s, str(store.directory)) for s in specs}
         while pending:
@@ -259,7 +264,6 @@ def _run_local(specs: Sequence[RunSpec], store: ResultsStore, workers: int, bar:
                 f.result()  # re-raise a worker's error here
                 bar.run_done()
             bar.set_trials(store.count(run_ids) + offset)
-        del base
     except BaseException:
         # Interrupted or failed: stop the workers now; every committed batch is already on disk.
         for p in list(getattr(pool, "_processes", {}).values()):

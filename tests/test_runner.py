@@ -194,3 +194,16 @@ def test_store_keeps_provenance(tmp_path):
     assert r["problem_version"] and r["dsegym_version"] and len(r["config_hash"]) == 16
     df = load(tmp_path)
     assert {"design.pes", "latency_cycles", "score", "wall_time_s", "trial_index"} <= set(df.columns)
+
+
+def test_ctrl_c_stops_a_pool_run_without_traceback_keeping_its_trials(tmp_path):
+    args = ["run", "--problem", "toy-rastrigin", "--agent", "ga", "--budget", 3000, "--batch-size", 5,
+            "--seeds", "0-1", "--out", tmp_path, "--workers", 2, "--json"]
+    proc = subprocess.Popen(dsegym_cmd(*args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    wait_for_rows(tmp_path, 20, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does: the whole process group
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    saved = load(tmp_path)
+    assert 0 < len(saved) < 6000 and not saved.duplicated(["run_id", "trial_index"]).any()
