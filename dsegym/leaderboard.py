@@ -353,14 +353,15 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
     from .results import atomic_output
     files: dict[str, Path] = {}
 
-    from matplotlib.ticker import LogFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     def logscale(ax, which="xy"):
         # Plain tick labels: the default mathtext labels of log axes make layout many times slower.
         for w in which:
             axis = ax.xaxis if w == "x" else ax.yaxis
             (ax.set_xscale if w == "x" else ax.set_yscale)("log")
-            axis.set_major_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(0, 0)))
+            axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=8))
+            axis.set_major_formatter(FuncFormatter(_short))
             axis.set_minor_formatter(NullFormatter())
 
     def save(fig, name):
@@ -382,10 +383,13 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
             lo = np.array([np.nan if v is None else v for v in e["curve_q25"]], float)
             hi = np.array([np.nan if v is None else v for v in e["curve_q75"]], float)
             x = np.arange(1, len(med) + 1)
-            floor = 1e-4
-            ax.plot(x, np.maximum(med, floor), color=colours[ent], label=ent, lw=1.4)
-            ax.fill_between(x, np.maximum(lo, floor), np.maximum(hi, floor), color=colours[ent], alpha=0.15)
-        logscale(ax)
+            ax.plot(x, med, color=colours[ent], label=ent, lw=1.4)
+            ax.fill_between(x, lo, hi, color=colours[ent], alpha=0.15)
+        logscale(ax, "x")
+        # symlog: regret 0 (the optimum found) is drawn at 0 instead of vanishing off a log axis
+        ax.set_yscale("symlog", linthresh=WITHIN)
+        ax.set_ylim(bottom=0)
+        ax.axhline(WITHIN, color="grey", ls="--", lw=0.8, label="within 1%")
         ax.set_xlabel("simulator evaluations")
         kind = t["optimum"]["kind"]
         ax.set_ylabel(f"regret vs {kind} optimum [log units]")
@@ -395,27 +399,26 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
         if t.get("_pareto") is not None:
             p = t["_pareto"]
             objs = t["hypervolume"]["objectives"]
-            fig, ax = plt.subplots(figsize=(6.4, 4))
             from .problem import pareto_mask
+            pairs = [(i, j) for i in range(len(objs)) for j in range(i + 1, len(objs))][:3]
+            fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs), 3.8), squeeze=False)
             front = np.asarray(p["front"])
-            fm = front[np.argsort(front[:, 0])]
-            f2 = fm[pareto_mask(fm[:, :2])]
-            f2 = f2[np.argsort(f2[:, 0])]
-            ax.step(np.exp(f2[:, 0]), np.exp(f2[:, 1]), where="post", color="k", lw=1.2,
-                    label=f"{t['hypervolume']['front_kind']} front")
-            for ent in sorted(primary):
-                m = (p["entrant"] == ent) & p["feas"]
-                if not m.any():
-                    continue
-                pts = p["seen"][m][:, :2]
-                pf = pts[pareto_mask(pts)]
-                pf = pf[np.argsort(pf[:, 0])]
-                ax.plot(np.exp(pf[:, 0]), np.exp(pf[:, 1]), "o", ms=3, color=colours[ent], label=ent, alpha=0.8)
-            logscale(ax)
-            ax.set_xlabel(objs[0])
-            ax.set_ylabel(objs[1])
-            ax.set_title(f"{task}: Pareto fronts ({objs[0]} vs {objs[1]}), all seeds", fontsize=9)
-            ax.legend(fontsize=6, ncol=2)
+            for ax, (i, j) in zip(axes[0], pairs):
+                # Each entrant's front over all objectives (all seeds pooled), seen on one pair of axes.
+                ax.plot(np.exp(front[:, i]), np.exp(front[:, j]), "s", ms=5, mfc="none", color="k", alpha=0.6,
+                        label=f"{t['hypervolume']['front_kind']} front")
+                for ent in sorted(primary):
+                    m = (p["entrant"] == ent) & p["feas"]
+                    if not m.any():
+                        continue
+                    pts = p["seen"][m]
+                    pf = pts[pareto_mask(pts)]
+                    ax.plot(np.exp(pf[:, i]), np.exp(pf[:, j]), "o", ms=3, color=colours[ent], label=ent, alpha=0.8)
+                logscale(ax)
+                ax.set_xlabel(objs[i])
+                ax.set_ylabel(objs[j])
+            axes[0, 0].legend(fontsize=6, ncol=2)
+            fig.suptitle(f"{task}: Pareto fronts over {', '.join(objs)} (all seeds), pairwise views", fontsize=9)
             save(fig, f"pareto_{_slug(task)}")
     if across["ranks"]:
         ranks = across["ranks"]
@@ -460,6 +463,13 @@ def _plots(tasks, across, out: Path) -> dict[str, Path]:
         ax.set_xlabel("wall time per trial [ms] (simulator + agent), mean over problems")
         save(fig, "wall_time")
     return files
+
+
+def _short(v, _pos=None) -> str:
+    """Compact tick labels: 2000, 5e4, 1e6, 0.02."""
+    if v >= 1e4 or (0 < v < 1e-3):
+        return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
+    return f"{v:g}"
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:

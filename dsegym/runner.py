@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import ConfigError
-from .results import ResultsStore, RunSpec, _plain
+from .results import ResultsStore, RunSpec, _canon, _plain
 
 EXPENSIVE_S = 0.5  # seconds per design above which Ray spreads batches instead of whole runs
 
@@ -188,8 +188,12 @@ def run_experiment(specs: Sequence[RunSpec], directory, workers: int | None = No
         raise ConfigError(f"granularity must be auto, runs or batches, got {granularity!r}")
     store = ResultsStore(directory)
     run_ids = []
+    built: dict[str, Any] = {}
     for spec in specs:  # register every run up front: validates options and gives progress a total
-        run_ids.append(store.register_run(spec, build_problem(spec)))
+        key = _canon([spec.problem, spec.problem_options, spec.objective])
+        if key not in built:
+            built[key] = build_problem(spec)
+        run_ids.append(store.register_run(spec, built[key]))
     total = sum(s.budget for s in specs)
     before = store.count(run_ids)
     counts = store.counts()
