@@ -131,8 +131,10 @@ def _exhaustive(problem) -> dict[str, Any] | None:
     scores, costs, feas = [], [], []
     chunk: list = []
 
+    import pandas as pd
+
     def flush():
-        res = problem.evaluate(chunk)
+        res = problem.evaluate(pd.DataFrame(chunk))  # a frame is checked column-wise: much faster than dicts
         scores.append(problem.score(res))
         costs.append(log_costs(problem, res))
         feas.append(problem.feasible(res))
