@@ -291,7 +291,13 @@ def _across(tasks) -> dict[str, Any]:
     out: dict[str, Any] = {"entrants": entrants, "ranks": {}, "blocks": 0}
     if long.empty:
         return out
-    wide = long.pivot_table(index=["task", "seed"], columns="entrant", values="regret").dropna(axis=0)
+    wide = long.pivot_table(index=["task", "seed"], columns="entrant", values="regret")
+    # Ranks need complete blocks: an agent that did not run on every problem (e.g. grid search, which
+    # refuses spaces it cannot enumerate) is left out of the ranking rather than dropping those problems.
+    coverage = long.groupby("entrant")["task"].nunique()
+    partial = sorted(coverage.index[coverage < len(tasks)])
+    out["not_ranked"] = {e: f"ran on {int(coverage[e])} of {len(tasks)} problems" for e in partial}
+    wide = wide.drop(columns=partial).dropna(axis=0)
     if wide.empty or wide.shape[1] < 2:
         return out
     ranks = wide.rank(axis=1, method="average")
@@ -506,7 +512,7 @@ def _main_table(tasks, across) -> str:
                   and t["entrants"][ent]["evals_to_1pct"]["median"] is not None)
         cells.append(f"{hit}/{sum(1 for t in tasks.values() if ent in t['entrants'])}")
         w = [t["entrants"][ent]["wall_ms_per_trial"] for t in tasks.values() if ent in t["entrants"]]
-        cells.append(_num(float(np.mean([x for x in w if x is not None])), "{:.2g}"))
+        cells.append(_num(float(np.mean([x for x in w if x is not None])), "{:.3g}"))
         rows.append(cells)
     return _md_table(header, rows)
 
@@ -529,7 +535,7 @@ def _task_table(t) -> str:
         if t["multi_objective"]:
             h = e.get("hypervolume", {})
             cells.append(f"{_num(h.get('mean'))} ± {_num(h.get('std'))}")
-        cells.append(_num(e["wall_ms_per_trial"], "{:.2g}"))
+        cells.append(_num(e["wall_ms_per_trial"], "{:.3g}"))
         rows.append(cells)
     return _md_table(header, rows)
 
@@ -560,6 +566,9 @@ def build_leaderboard(directory, out=None, progress: bool = True, title: str = "
              "Ranks use each agent at its default hyperparameters; *ms / trial* is wall time per trial "
              "(the agent's ask and tell plus the simulation).")
     md += [intro, "", "## Overall", "", main, ""]
+    if across.get("not_ranked"):
+        md += ["Not ranked (no complete blocks): " + "; ".join(f"{k} ({v})" for k, v in across["not_ranked"].items())
+               + ".", ""]
     if "friedman_p" in across:
         md += [f"Friedman test over the blocks: p = {across['friedman_p']:.3g}.", ""]
     for name in ("average_rank", "critical_difference", "wall_time"):
