@@ -44,6 +44,7 @@ from .errors import ConfigError
 from .results import ResultsStore, RunSpec, _canon, _plain
 
 EXPENSIVE_S = 0.5  # seconds per design above which Ray spreads batches instead of whole runs
+COMMIT_INTERVAL_S = 0.05  # a run commits its finished batches at most this often
 
 
 class ReplayMismatch(ConfigError):
@@ -51,8 +52,24 @@ class ReplayMismatch(ConfigError):
 
 
 # --- one run ------------------------------------------------------------------------------------------
+_PROBLEMS: dict[str, Any] = {}  # per process: runs of one problem share it (traces, tables, JIT warm-up)
+
+
 def build_problem(spec: RunSpec):
-    """The run's problem, with the experiment's objective weights and limits applied."""
+    """The run's problem, with the experiment's objective weights and limits applied.
+
+    Built once per process for each (problem, options, objective): simulators are pure functions of
+    the designs they get, and building one can cost seconds (trace generation, layer tables).
+    """
+    key = _canon([spec.problem, spec.problem_options, spec.objective])
+    if key not in _PROBLEMS:
+        if len(_PROBLEMS) >= 16:
+            _PROBLEMS.pop(next(iter(_PROBLEMS)))
+        _PROBLEMS[key] = _build_problem(spec)
+    return _PROBLEMS[key]
+
+
+def _build_problem(spec: RunSpec):
     from .registry import make
     problem = make(spec.problem, **spec.problem_options)
     weights = dict(spec.objective.get("weights", {}))
@@ -110,10 +127,13 @@ def execute_run(spec: RunSpec, recorded: Sequence[dict[str, Any]] = (),
             else:
                 results = (evaluate or _evaluate)(problem, designs)
                 wall = (time.perf_counter() - mark) / n
-                scores = problem.score(results)
-                rows = results.to_dict("records")
-                batch = [{"trial_index": done + i, "design": _plain(d), "metrics": _plain(m), "score": float(s),
-                          "wall_time_s": wall} for i, (d, m, s) in enumerate(zip(designs, rows, scores))]
+                cols = _Columns(results)
+                scores = problem.score(cols).tolist()
+                names = list(cols)
+                lists = [cols[c].tolist() for c in names]
+                batch = [{"trial_index": done + i, "design": _plain(d), "metrics": _plain(dict(zip(names, row))),
+                          "score": s, "wall_time_s": wall}
+                         for i, (d, row, s) in enumerate(zip(designs, zip(*lists), scores))]
                 if on_batch is not None:
                     on_batch(batch)
                 trials.extend(batch)
@@ -133,6 +153,21 @@ def _evaluate(problem, designs):
     return problem.evaluate(designs)
 
 
+class _Columns(dict):
+    """A results frame as numpy columns; ``len()`` is the row count, as :meth:`Problem.score` expects.
+
+    Scoring numpy columns costs a fraction of scoring the DataFrame, which matters for the runner's
+    per-trial overhead on cheap simulators (the agent scores the frame again in ``tell``).
+    """
+
+    def __init__(self, frame):
+        super().__init__((c, frame[c].to_numpy()) for c in frame.columns)
+        self.rows = len(frame)
+
+    def __len__(self) -> int:
+        return self.rows
+
+
 def run_into_store(spec: RunSpec, directory, exclusive: bool = False, progress: bool = False):
     """Run ``spec`` writing into the store at ``directory``; returns (run_id, new trials, all trials)."""
     store = ResultsStore(directory)
@@ -141,10 +176,25 @@ def run_into_store(spec: RunSpec, directory, exclusive: bool = False, progress: 
         run_id = store.register_run(spec, problem, exclusive=exclusive)
         recorded = store.trials(run_id)
         new = [0]
+        pending: list = []
+        last = [time.perf_counter()]
+
+        def flush():
+            if pending:
+                new[0] += store.add_trials(run_id, pending)
+                pending.clear()
+            last[0] = time.perf_counter()
 
         def on_batch(batch):
-            new[0] += store.add_trials(run_id, batch)
-        trials = execute_run(spec, recorded, on_batch=on_batch, problem=problem, progress=progress)
+            # Whole batches, committed together at most every COMMIT_INTERVAL_S: cheap simulators do not
+            # pay a transaction per trial, and a kill -9 costs at most that much re-evaluation.
+            pending.extend(batch)
+            if time.perf_counter() - last[0] >= COMMIT_INTERVAL_S or len(pending) >= 256:
+                flush()
+        try:
+            trials = execute_run(spec, recorded, on_batch=on_batch, problem=problem, progress=progress)
+        finally:
+            flush()  # also on Ctrl-C / SIGTERM / errors: every evaluated batch reaches the store
         return run_id, new[0], trials
     finally:
         store.close()
@@ -188,12 +238,8 @@ def run_experiment(specs: Sequence[RunSpec], directory, workers: int | None = No
         raise ConfigError(f"granularity must be auto, runs or batches, got {granularity!r}")
     store = ResultsStore(directory)
     run_ids = []
-    built: dict[str, Any] = {}
     for spec in specs:  # register every run up front: validates options and gives progress a total
-        key = _canon([spec.problem, spec.problem_options, spec.objective])
-        if key not in built:
-            built[key] = build_problem(spec)
-        run_ids.append(store.register_run(spec, built[key]))
+        run_ids.append(store.register_run(spec, build_problem(spec)))
     total = sum(s.budget for s in specs)
     before = store.count(run_ids)
     counts = store.counts()
@@ -258,7 +304,11 @@ def _run_local(specs: Sequence[RunSpec], store: ResultsStore, workers: int, bar:
     import concurrent.futures as cf
     import multiprocessing as mp
     # forkserver: workers start from a clean interpreter (no inherited threads or locks), once each.
-    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["dsegym.runner", "dsegym.agents", "pandas"])  # imported once, not per worker
+    else:
+        ctx = mp.get_context("spawn")
     pool = cf.ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=ctx, initializer=_quiet_worker)
     try:
         pending = {pool.submit(_pool_worker, s, str(store.directory)) for s in specs}
