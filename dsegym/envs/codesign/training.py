@@ -18,7 +18,7 @@ from .network import CLASSIFIER_BITS, NetArch
 
 # The recipe is part of every cache key: change it and the cache refills.
 RECIPE = {"epochs": 10, "batch_size": 128, "lr": 1e-2, "qat_epochs": 3, "qat_lr": 1e-3,
-          "calibration_images": 512}
+          "calibration_images": 512, "calibration": "8-bit weights, once per network"}
 
 
 @contextlib.contextmanager
