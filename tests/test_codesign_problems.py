@@ -1,20 +1,18 @@
 """The co-design problems: the network is the accelerator's workload, precision is never free, the
 problem forms, both env checkers, and every agent on both problems."""
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import dsegym
+from dsegym.envs.codesign.cache import default_cache_dir
 from dsegym.envs.codesign.hardware import fusion_speedup, run_network
 from dsegym.envs.codesign.network import NetArch
 from dsegym.envs.codesign.problems import network_macs
 from dsegym.errors import ConfigError
 
-# Trained weights are shared by every test and run (keyed by library versions, written atomically).
-CACHE = Path(os.environ.get("DSEGYM_TEST_CACHE", Path(tempfile.gettempdir()) / "dsegym-test-cache")) / "codesign"
+# Trained weights are shared by every test and run (keyed by library versions, written atomically):
+# tests/conftest.py points $DSEGYM_CACHE_DIR at a folder of the machine's temporary directory.
+CACHE = default_cache_dir() / "codesign"
 FAST = {"cache_dir": CACHE, "seeds": 1, "quantization": "ptq"}
 # the joint space trains every network it meets: the knob test trains them briefly (a cheaper fidelity
 # of the same measurement; the knob trade-offs do not depend on it)

@@ -11,6 +11,14 @@ from dsegym.env import DesignEnv, ParallelDesignEnv, SequentialDesignEnv
 from dsegym.errors import ConfigError, ConstraintViolation, InvalidActionError
 
 ALL = dsegym.list_problems()
+# The co-design problems train every network they meet: here one seed, PTQ only, and for the joint
+# space two epochs (the env contract does not depend on the training recipe).
+OPTIONS = {"quant-digits": {"seeds": 1, "quantization": "ptq"},
+           "codesign-digits": {"seeds": 1, "quantization": "ptq", "epochs": 2}}
+
+
+def problem(problem_id):
+    return dsegym.make(problem_id, **OPTIONS.get(problem_id, {}))
 
 
 def rollout(env, seed, steps=6):
@@ -35,24 +43,25 @@ def same(a, b):
 
 @pytest.mark.parametrize("problem_id", ALL)
 def test_registered_env_passes_checkers_and_is_seeded(problem_id):
-    env = gym.make(f"dsegym/{problem_id}", episode_length=4)
+    kw = {"problem_kwargs": OPTIONS[problem_id]} if problem_id in OPTIONS else {}
+    env = gym.make(f"dsegym/{problem_id}", episode_length=4, **kw)
     check_env(env.unwrapped, skip_render_check=True)
-    sb3_check_env(gym.make(f"dsegym/{problem_id}").unwrapped, warn=False)
-    a = rollout(gym.make(f"dsegym/{problem_id}", episode_length=3), seed=7)
-    b = rollout(gym.make(f"dsegym/{problem_id}", episode_length=3), seed=7)
+    sb3_check_env(gym.make(f"dsegym/{problem_id}", **kw).unwrapped, warn=False)
+    a = rollout(gym.make(f"dsegym/{problem_id}", episode_length=3, **kw), seed=7)
+    b = rollout(gym.make(f"dsegym/{problem_id}", episode_length=3, **kw), seed=7)
     same(a, b)
 
 
 @pytest.mark.parametrize("problem_id", ALL)
 def test_sequential_env_passes_checkers(problem_id):
-    check_env(SequentialDesignEnv(problem_id), skip_render_check=True)
-    sb3_check_env(SequentialDesignEnv(problem_id), warn=False)
+    check_env(SequentialDesignEnv(problem(problem_id)), skip_render_check=True)
+    sb3_check_env(SequentialDesignEnv(problem(problem_id)), warn=False)
 
 
 @pytest.mark.parametrize("problem_id", ALL)
 @pytest.mark.parametrize("agents", ["group", "parameter"])
 def test_parallel_env_passes_pettingzoo_api_test(problem_id, agents):
-    env = ParallelDesignEnv(problem_id, agents=agents, episode_length=3)
+    env = ParallelDesignEnv(problem(problem_id), agents=agents, episode_length=3)
     parallel_api_test(env, num_cycles=6)
     assert set(env.possible_agents) == (set(env.space.groups) if agents == "group" else set(env.space.names))
 
