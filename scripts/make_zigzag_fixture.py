@@ -17,7 +17,8 @@ design's ifmap / filter / ofmap SRAM, and DRAM with the design's bandwidth. The 
 unrolling is the design's dataflow: ws rows = input channels C, columns = filters K; os rows = output
 pixels OX x OY, columns = K; is rows = C, columns = OX x OY. Each SRAM port carries 32 x max(rows, cols)
 bits a cycle, enough for an array edge of 8-bit operands and an edge of 32-bit partial sums, as
-dsegym's stall-free array assumes; ZigZag shrinks the unrolling to what a narrower port can feed. ZigZag searches temporal mappings with LOMA
+dsegym's stall-free array assumes; with narrower ports ZigZag's latency model stalls the array on its
+own buffers (4-8x the ideal cycles with the earlier 64 x max(rows, cols) / 8 bits). ZigZag searches temporal mappings with LOMA
 (``--lpf-limit``, lower it to save run time) minimising energy; dsegym's physical fidelity chooses
 among its closed-form candidates. Each layer runs alone (its input from DRAM, its output to DRAM),
 so dsegym runs with chained=False; leakage is not in ZigZag, so the compared energy leaves it out.
@@ -116,7 +117,7 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
     def sram(op, kb, pj64):
         # wide enough to feed an array edge of 8-bit operands and to drain (and re-read) an edge of 32-bit
         # partial sums every cycle, as dsegym's stall-free array assumes (model.py docstring); narrower
-        # ports make ZigZag shrink the spatial unrolling to the port (spatial_mapping_generation.py)
+        # ports add stall cycles in ZigZag's latency model that dsegym does not have
         width = 32 * max(R, C)
         cost = pj64 * width / 64.0
         flows = ["tl", "fh"] if op != "O" else ["tl", "th", "fh", "fl"]
