@@ -15,10 +15,14 @@ dsegym's interface energy per bit times the port width. Each design is a 3-level
 a one-word register in each PE (free: its energy is inside the MAC energy on both sides), the
 design's ifmap / filter / ofmap SRAM, and DRAM with the design's bandwidth. The array's spatial
 unrolling is the design's dataflow: ws rows = input channels C, columns = filters K; os rows = output
-columns OX, columns = K; is rows = C, columns = OX. ZigZag searches temporal mappings with LOMA
+pixels OX x OY, columns = K; is rows = C, columns = OX x OY. Each SRAM port carries 32 x max(rows, cols)
+bits a cycle, enough for an array edge of 8-bit operands and an edge of 32-bit partial sums, as
+dsegym's stall-free array assumes; with narrower ports ZigZag's latency model stalls the array on its
+own buffers (4-8x the ideal cycles with the earlier 64 x max(rows, cols) / 8 bits). ZigZag searches temporal mappings with LOMA
 (``--lpf-limit``, lower it to save run time) minimising energy; dsegym's physical fidelity chooses
 among its closed-form candidates. Each layer runs alone (its input from DRAM, its output to DRAM),
 so dsegym runs with chained=False; leakage is not in ZigZag, so the compared energy leaves it out.
+Finished designs go to a side file next to ``--out``; an interrupted run started again resumes.
 """
 from __future__ import annotations
 
@@ -111,7 +115,10 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
                 "ports": ports, "served_dimensions": []}
 
     def sram(op, kb, pj64):
-        width = 64 * max(1, max(R, C) // 8)  # enough to feed one array edge per cycle at 8 bits
+        # wide enough to feed an array edge of 8-bit operands and to drain (and re-read) an edge of 32-bit
+        # partial sums every cycle, as dsegym's stall-free array assumes (model.py docstring); narrower
+        # ports add stall cycles in ZigZag's latency model that dsegym does not have
+        width = 32 * max(R, C)
         cost = pj64 * width / 64.0
         flows = ["tl", "fh"] if op != "O" else ["tl", "th", "fh", "fl"]
         ports = [_port("r_port_1", "read", 8, width, [f"{op}, {f}" for f in flows if f in ("tl", "th")]),
@@ -139,11 +146,18 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
     }
 
 
+def _pixels(n: int) -> list:
+    """Output pixels spread over ``n`` PEs as OX x OY (dsegym and SCALE-Sim unroll M = OX*OY, so OX alone
+    would leave PEs idle on the 7-wide and 14-wide layers)."""
+    oy = 2 ** ((n.bit_length() - 1) // 2)
+    return [f"OX, {n // oy}", f"OY, {oy}"]
+
+
 def mapping_yaml(d: dict) -> list:
     R, C = d["rows"], d["cols"]
-    spatial = {"ws": {"D1": ["C, %d" % R], "D2": ["K, %d" % C]},
-               "os": {"D1": ["OX, %d" % R], "D2": ["K, %d" % C]},
-               "is": {"D1": ["C, %d" % R], "D2": ["OX, %d" % C]}}[d["dataflow"]]
+    spatial = {"ws": {"D1": [f"C, {R}"], "D2": [f"K, {C}"]},
+               "os": {"D1": _pixels(R), "D2": [f"K, {C}"]},
+               "is": {"D1": [f"C, {R}"], "D2": _pixels(C)}}[d["dataflow"]]
     return [{"name": "default", "spatial_mapping": spatial,
              "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}]
 
@@ -181,7 +195,7 @@ def run_zigzag(args):
             json.dump({"layers": [zigzag_layer(0, la) for la in layers()], "accelerator": acc, "mapping": mapping,
                        "dump": os.path.join(tmp, "out"), "lpf_limit": lpf}, fh)
         t0 = time.perf_counter()
-        proc = subprocess.run([ZIGZAG_PYTHON, "-c", _DRIVER, job], capture_output=True, text=True, cwd=tmp)
+        proc = subprocess.run([ZIGZAG_PYTHON, "-c", _DRIVER, job], check=False, capture_output=True, text=True, cwd=tmp)
         wall = time.perf_counter() - t0
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
@@ -200,17 +214,34 @@ def main():
     from tqdm import tqdm
 
     ds = designs(args.designs, args.seed)
+    # finished designs are appended to a side file, so an interrupted run resumes where it stopped
+    partial = f"{args.out}.partial-seed{args.seed}-lpf{args.lpf_limit}.jsonl"
+    done = {}
+    if os.path.exists(partial):
+        with open(partial) as fh:
+            for line in fh:
+                rec = json.loads(line)
+                if rec["design"] == ds[rec["i"]]:
+                    done[rec["i"]] = rec
     rows = []
-    with ThreadPool(args.jobs) as pool:
-        it = pool.imap_unordered(run_zigzag, [(i, d, args.lpf_limit) for i, d in enumerate(ds)])
-        for i, res, wall in tqdm(it, total=len(ds), desc="ZigZag designs"):
-            for r in res:
-                rows.append({"design": i, **{k: ds[i][k] for k in ("rows", "cols", "dataflow", "ifmap_sram_kb",
-                                                                    "filter_sram_kb", "ofmap_sram_kb",
-                                                                    "dram_channels")},
-                             "layer": r["name"], "zz_energy_pj": round(r["energy_pj"], 1),
-                             "zz_latency_cycles": int(round(r["latency_cycles"])),
-                             "zz_seconds": round(wall / len(res), 2)})
+
+    def finished():
+        yield from ((i, rec["res"], rec["wall"]) for i, rec in sorted(done.items()))
+        with ThreadPool(args.jobs) as pool:
+            todo = [(i, d, args.lpf_limit) for i, d in enumerate(ds) if i not in done]
+            for i, res, wall in pool.imap_unordered(run_zigzag, todo):
+                with open(partial, "a") as fh:
+                    fh.write(json.dumps({"i": i, "design": ds[i], "res": res, "wall": wall}) + "\n")
+                yield i, res, wall
+
+    for i, res, wall in tqdm(finished(), total=len(ds), desc="ZigZag designs"):
+        for r in res:
+            rows.append({"design": i, **{k: ds[i][k] for k in ("rows", "cols", "dataflow", "ifmap_sram_kb",
+                                                                "filter_sram_kb", "ofmap_sram_kb",
+                                                                "dram_channels")},
+                         "layer": r["name"], "zz_energy_pj": round(r["energy_pj"], 1),
+                         "zz_latency_cycles": round(r["latency_cycles"]),
+                         "zz_seconds": round(wall / len(res), 2)})
     rows.sort(key=lambda r: (r["design"], LAYER_NAMES.index(r["layer"])))
     tmp = args.out + ".tmp"
     with open(tmp, "w", newline="") as fh:
@@ -220,12 +251,13 @@ def main():
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp, args.out)
+    os.remove(partial)
     print(f"wrote {len(rows)} rows to {args.out}")
 
 
 def _zigzag_version() -> str:
     out = subprocess.run([ZIGZAG_PYTHON, "-c", "import importlib.metadata as m; print(m.version('zigzag-dse'))"],
-                         capture_output=True, text=True)
+                         check=False, capture_output=True, text=True)
     return out.stdout.strip() or "?"
 
 
