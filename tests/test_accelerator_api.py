@@ -43,7 +43,7 @@ def test_missing_columns_take_defaults_and_frame_equals_dicts():
 def test_layers_as_frame_and_workload_name():
     conv = pd.DataFrame([{"name": "c", "h": 10, "w": 10, "fh": 3, "fw": 3, "c": 4, "k": 6, "stride": 2}])
     gemm = pd.DataFrame([{"m": 1, "n": 40, "k": 24, "repeat": 3}])
-    ref = simulate({}, [Conv(10, 10, 3, 3, 4, 6, 2, name="c"), Gemm(1, 40, 24, repeat=3)])
+    ref = simulate({}, [Conv(10, 10, 3, 3, 4, 6, 2, name="c"), Gemm(1, 40, 24, repeat=3)], chained=False)
     got = pd.concat([simulate({}, conv), simulate({}, gemm)], ignore_index=True)
     cols = ["compute_cycles", "cycles", "dram_bytes", "energy_pj"]
     pd.testing.assert_frame_equal(ref[cols], got[cols])
@@ -178,12 +178,10 @@ def test_zoo_shapes():
 
 # --- space and problems -----------------------------------------------------------------------------------
 def test_space_groups_and_constraint():
-    assert set(SPACE.groups) == {"compute", "memory", "dram", "precision", "technology"}
-    assert {"rows", "cols", "dataflow", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "dram_bw_gbps",
-            "dram_type", "clock_mhz", "weight_bits", "act_bits", "tech_nm"} <= set(SPACE.names)
+    assert set(SPACE.groups) == {"compute", "memory", "dram"}
+    assert set(SPACE.names) == {"rows", "cols", "dataflow", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb",
+                                "dram_type", "dram_channels", "clock_mhz"}
     assert SPACE["rows"].low == 4 and SPACE["rows"].high == 256 and SPACE["rows"].log
-    from dsegym.envs.accelerator.model import ARRAY_MAX
-    assert ARRAY_MAX == SPACE["rows"].high == SPACE["cols"].high  # the model's lookup tables stop there
     assert 0 < SPACE.count_valid() < SPACE.size
     with pytest.raises(dsegym.ConstraintViolation, match="total_sram"):
         SPACE.validate({"ifmap_sram_kb": 2048, "filter_sram_kb": 2048})
@@ -207,7 +205,11 @@ def test_fidelity_and_custom_topology(tmp_path):
     phys = dsegym.make("accel-resnet18")
     ideal = dsegym.make("accel-resnet18", fidelity="scalesim")
     d = phys.space.sample(10, seed=1)
-    assert (ideal.evaluate(d)["latency_cycles"] <= phys.evaluate(d)["latency_cycles"]).all()
+    # physical overlaps each fold's tile load with the previous fold, SCALE-Sim charges it: neither bounds
+    # the other, but both are at least MACs / PEs
+    bound = phys.info["macs"] / (d_pes := np.array([x["rows"] * x["cols"] for x in d]))
+    assert (ideal.evaluate(d)["latency_cycles"] >= bound).all() and (phys.evaluate(d)["latency_cycles"] >= bound).all()
+    assert d_pes.size == 10
     topo = tmp_path / "tiny.csv"
     topo.write_text("Layer, M, N, K,\nfc1, 1, 256, 512,\nfc2, 1, 10, 256,\n")
     p = dsegym.make("accel-resnet18", topology=str(topo))

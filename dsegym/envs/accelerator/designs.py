@@ -1,14 +1,17 @@
 """Vectorised checking of the designs ``simulate`` receives.
 
 The layer-level API is more lenient than the search space: array rows and columns must lie in the
-space's range and categoricals must be known, but buffer sizes, bandwidth and clock may be any finite
-positive number (off the search grid), bit widths any integer 1..32 and the node any size in 7..45 nm.
-The SRAM budget constraint belongs to the search problem, not to the simulator. Categoricals come
-back as int8 codes in the order of ``space.DATAFLOWS`` and ``constants.DRAM_TYPES``.
+space's range and categoricals must be known, but buffer sizes, bandwidth, channels and clock may be
+any finite positive number (off the search grid), bit widths any integer 1..32 and the node any size in
+7..65 nm. Besides the searched parameters it accepts the problem options ``tech_nm``, ``weight_bits``
+and ``act_bits`` and ``dram_bw_gbps``: when given, it overrides ``dram_channels`` (the channel count
+becomes bandwidth / per-channel bandwidth, fractional if need be), so a published configuration can be
+expressed as published. The SRAM budget constraint belongs to the search problem, not to the simulator.
+Categoricals come back as int8 codes in the order of ``space.DATAFLOWS`` and ``constants.DRAM_TYPES``.
 
->>> cols, n = design_columns([{"rows": 8, "cols": 4, "dataflow": "os"}])
->>> n, cols["rows"].tolist(), cols["dataflow"].tolist(), cols["act_bits"].tolist()
-(1, [8.0], [1], [8.0])
+>>> cols, n = design_columns([{"rows": 8, "cols": 4, "dataflow": "os", "dram_bw_gbps": 34}])
+>>> n, cols["rows"].tolist(), cols["dataflow"].tolist(), cols["act_bits"].tolist(), cols["dram_bw_gbps"].tolist()
+(1, [8.0], [1], [8.0], [34.0])
 """
 from __future__ import annotations
 
@@ -23,9 +26,15 @@ from .space import DATAFLOWS, SPACE
 _CATEGORIES = {"dataflow": DATAFLOWS, "dram_type": DRAM_TYPES}
 _INT_RANGES = {"rows": (SPACE["rows"].low, SPACE["rows"].high), "cols": (SPACE["cols"].low, SPACE["cols"].high),
                "weight_bits": (1, 32), "act_bits": (1, 32)}
-_REAL_RANGES = {"tech_nm": (7.0, 45.0)}
-DEFAULTS = SPACE.default()
-NAMES = tuple(SPACE.names)
+_REAL_RANGES = {"tech_nm": (7.0, 65.0)}
+# Physical parameters that are problem options, not searched knobs, with the problems' defaults;
+# dram_bw_gbps NaN means "channels x the type's per-channel bandwidth".
+# pe_scratchpad_bytes: per-PE local storage (register file) of spatial arrays such as Eyeriss; 0 for a
+# systolic array.
+OPTION_DEFAULTS = {"tech_nm": 28, "weight_bits": 8, "act_bits": 8, "dram_bw_gbps": float("nan"),
+                   "pe_scratchpad_bytes": 0}
+DEFAULTS = {**SPACE.default(), **OPTION_DEFAULTS}
+NAMES = tuple(SPACE.names) + tuple(OPTION_DEFAULTS)
 
 
 def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
@@ -35,7 +44,7 @@ def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
         n = len(designs)
         present = list(designs.columns)
         # categoricals stay Series (factorize reads Arrow strings without converting them)
-        get = lambda name: designs[name] if name in _CATEGORIES else designs[name].to_numpy()  # noqa: E731
+        get = lambda name: designs[name] if name in _CATEGORIES else designs[name].to_numpy()
     else:
         designs = list(designs)
         n = len(designs)
@@ -43,7 +52,7 @@ def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
             if not isinstance(d, Mapping):
                 raise InvalidDesignError(f"design {i} is a {type(d).__name__}, expected a dict of parameters")
         present = list(dict.fromkeys(k for d in designs for k in d))
-        get = lambda name: np.array([d.get(name, DEFAULTS[name]) for d in designs],  # noqa: E731
+        get = lambda name: np.array([d.get(name, DEFAULTS[name]) for d in designs],
                                     dtype=object if name in _CATEGORIES else None)
     unknown = [c for c in present if c not in DEFAULTS]
     if unknown:
@@ -115,6 +124,11 @@ def design_columns(designs) -> tuple[dict[str, np.ndarray], int]:
             else:
                 ok = (arr > 0) & (arr < np.inf)
                 allowed = "finite numbers > 0"
+                if name == "dram_bw_gbps":  # NaN: not given (derived from the channels)
+                    ok |= np.isnan(arr)
+                if name == "pe_scratchpad_bytes":
+                    ok |= arr == 0
+                    allowed = "finite numbers >= 0"
         if not ok.all():
             _fail(name, col, ~ok, allowed)
         out[name] = arr

@@ -1,7 +1,7 @@
 """Layers (convolutions and GEMMs) in SCALE-Sim's terms, and the tables the simulator reads.
 
 Every layer becomes the GEMM SCALE-Sim maps onto the array: M = output pixels, N = filters,
-K = FH*FW*C (REFERENCES section 2). ``repeat`` runs the same layer several times on independent data:
+K = FH*FW*C (SCALE-Sim v3; docs/references.md, Accelerator). ``repeat`` runs the same layer several times on independent data:
 the heads of an attention layer, identical transformer blocks, or the per-channel convolutions that
 SCALE-Sim turns a depthwise layer into.
 
@@ -28,13 +28,26 @@ _CONV_FIELDS = ("h", "w", "fh", "fw", "c", "k", "stride")
 _GEMM_FIELDS = ("m", "n", "k")
 
 
+# Counts are computed exactly in float64 and returned as int64: a layer may have at most 2**50 MACs (all
+# repeats included), which leaves room for the fill/drain cycles and the byte counts on top.
+MAX_LAYER_MACS = 2**50
+
+
 def _check_int(layer: str, field_name: str, value) -> int:
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if not ok and isinstance(value, numbers.Real) and not isinstance(value, bool):
         ok = math.isfinite(value) and float(value) == int(value)
     if not ok or int(value) < 1:
         raise TopologyFormatError(f"{layer}: field '{field_name}' must be an integer >= 1, got {value!r}")
+    if int(value) > MAX_LAYER_MACS:
+        raise TopologyFormatError(f"{layer}: field '{field_name}' = {int(value)} is too large (at most 2**50)")
     return int(value)
+
+
+def _check_size(label: str, macs: int, repeat: int) -> None:
+    if macs * repeat > MAX_LAYER_MACS:
+        raise TopologyFormatError(f"{label}: {macs * repeat:.3g} MACs is too large; a layer may have at most "
+                                  f"2**50 ({MAX_LAYER_MACS:.3g}) MACs, all repeats included")
 
 
 @dataclass(frozen=True)
@@ -56,14 +69,16 @@ class Conv:
     stride: int = 1
     name: str | None = None
     repeat: int = 1
+    batch: int = 1  # images processed together: they share the weights (GEMM M = output pixels x batch)
 
     def __post_init__(self):
         label = f"Conv {self.name!r}" if self.name else "Conv"
-        for f in _CONV_FIELDS + ("repeat",):
+        for f in _CONV_FIELDS + ("repeat", "batch"):
             object.__setattr__(self, f, _check_int(label, f, getattr(self, f)))
         if self.fh > self.h or self.fw > self.w:
             raise TopologyFormatError(f"{label}: filter {self.fh}x{self.fw} is larger than the input "
                                       f"{self.h}x{self.w}; h and w are the padded input size")
+        _check_size(label, self.macs, self.repeat)
 
     @property
     def out_hw(self) -> tuple[int, int]:
@@ -73,7 +88,7 @@ class Conv:
     @property
     def mnk(self) -> tuple[int, int, int]:
         eh, ew = self.out_hw
-        return eh * ew, self.k, self.fh * self.fw * self.c
+        return eh * ew * self.batch, self.k, self.fh * self.fw * self.c
 
     @property
     def ifmap_elems(self) -> int:
@@ -81,7 +96,7 @@ class Conv:
         eh, ew = self.out_hw
         rows = min(self.h, eh * self.fh, (eh - 1) * self.stride + self.fh)
         cols = min(self.w, ew * self.fw, (ew - 1) * self.stride + self.fw)
-        return rows * cols * self.c
+        return rows * cols * self.c * self.batch
 
     @property
     def macs(self) -> int:
@@ -108,6 +123,7 @@ class Gemm:
         label = f"Gemm {self.name!r}" if self.name else "Gemm"
         for f in _GEMM_FIELDS + ("repeat",):
             object.__setattr__(self, f, _check_int(label, f, getattr(self, f)))
+        _check_size(label, self.macs, self.repeat)
 
     @property
     def mnk(self) -> tuple[int, int, int]:
@@ -201,6 +217,14 @@ def layers_from_frame(frame) -> list:
     return out
 
 
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _is_missing(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
@@ -224,10 +248,17 @@ def load_topology_csv(path) -> list:
     """
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+        with open(path, "rb") as fh:
+            raw_lines = fh.read().splitlines()
     except OSError as exc:
         raise TopologyFormatError(f"{path}: cannot read topology file ({exc.strerror})") from None
+    lines = []
+    for no, raw in enumerate(raw_lines, start=1):
+        try:
+            lines.append(raw.decode("utf-8-sig" if no == 1 else "utf-8"))
+        except UnicodeDecodeError as exc:
+            raise TopologyFormatError(f"{path}:{no}: not UTF-8 text (byte {raw[exc.start]:#04x} at column "
+                                      f"{exc.start + 1}); a topology is a UTF-8 CSV file") from None
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     if not numbered:
         raise TopologyFormatError(f"{path}: empty topology file; expected a header like '{_CONV_HEADER}' "
@@ -246,8 +277,10 @@ def load_topology_csv(path) -> list:
         cells = [c.strip() for c in line.split(",")]
         if cells and cells[-1] == "":
             cells = cells[:-1]  # SCALE-Sim rows end with a comma
-        if len(cells) == width + 1 and ":" in cells[-1]:
-            cells = cells[:-1]  # optional sparsity ratio N:M
+        if len(cells) == width + 1 and not _is_int(cells[-1]):
+            # SCALE-Sim reads the first fields and ignores the rest: a sparsity ratio N:M, or text after
+            # the final comma as in its own mobilenet_paper.csv ("..., 1,#dw")
+            cells = cells[:-1]
         if len(cells) != width:
             expected = _CONV_HEADER if kind == "conv" else _GEMM_HEADER
             raise TopologyFormatError(f"{path}:{no}: expected {width} fields ({expected}) got {len(cells)}")

@@ -1,223 +1,360 @@
-"""The per-(design, layer) model, vectorised over a block of designs.
+"""The per-(design, layer) model: one compiled loop over designs and layer shapes (numba, one thread).
 
-Arrays are laid out (layer shapes, designs): layer quantities are (Lu, 1) columns or tables, design
-quantities (1, g) rows, so every expression broadcasts to (Lu, g) with the long design axis innermost
-(fast numpy loops) and no Python loop over designs. Designs of all three dataflows share one pass:
-everything that depends on the dataflow and array shape is looked up in per-layer tables indexed by
-(dataflow, R) or (dataflow, C). SCALE-Sim counts are float64, exact for integers < 2**53; the physical
-estimates are float32.
-
-SCALE-Sim v3 stall-free closed forms (REFERENCES section 2). GEMM view: M = output pixels, N =
-filters, K = FH*FW*C. On an R x C array the spatial rows/cols and temporal extent (Sr, Sc, T) are
+SCALE-Sim v3 stall-free closed forms (docs/references.md, Accelerator). GEMM view: M = output pixels,
+N = filters, K = FH*FW*C. On an R x C array the spatial rows/cols and temporal extent (Sr, Sc, T) are
 os: (M, N, K), ws: (K, N, M), is: (K, M, N); folds fr = ceil(Sr/R), fc = ceil(Sc/C). Compute cycles
 are fr*fc*(2R + C + T - 2) - 1 for ws and is, fr*fc*(R + C + T - 2) - 1 for os. SRAM words: ifmap
 reads M*K*fc (ws, os) or M*K (is); filter reads K*N (ws), K*N*fr (os), K*N*fc (is); ofmap writes
-M*N*fr (ws, is) or M*N + fr*fc*(R + C) (os).
+M*N*fr (ws, is) or M*N + fr*fc*(R + C) (os). ``fidelity="scalesim"`` returns exactly these.
 
-Physical model on top. Each dataflow walks its folds in SCALE-Sim's order: ws (is) keeps a weight
-(input) tile in the array and streams the whole other operand once per column fold; os keeps outputs
-in the PEs and, per row fold, streams its block of input rows once per column fold and the whole
-filter once. An operand streamed ``p`` times is fetched from DRAM once plus (p - 1) times the part that
-does not fit in (one half of) its double-buffered SRAM; the resident part stays pinned, so a bigger
-buffer never adds traffic. ws and is accumulate the partial sums of a column fold over the fr row
-folds in the ofmap buffer; what does not fit spills to DRAM as 32-bit words and comes back, 2 (fr - 1)
-transfers. Final outputs are written once. Double buffering overlaps DRAM with compute:
-cycles = max(compute, dram_bytes / bytes_per_cycle) + the time to load the first stationary tile.
-The SCALE-Sim order matters: a weight-stationary design needs a large ofmap buffer (or suffers
-partial-sum spills) on layers with many output pixels; that trade-off is part of the search.
+``fidelity="physical"`` chooses a mapping per (design, layer), as a mapper would. The array's spatial
+mapping is the dataflow; what is chosen is the order of the outer (buffer-level) loops and a block
+size, from a small candidate set evaluated in closed form:
 
->>> from dsegym.envs.accelerator.layers import layer_table, Gemm
->>> lay, shape_of = unique_layers(layer_table([Gemm(8, 8, 8), Gemm(4, 4, 4), Gemm(8, 8, 8)]))
->>> len(lay["M"]), shape_of.tolist()
-(2, [1, 0, 1])
+* ws: block the output pixels M into blocks of ``tile_m`` rows; per block, per column fold, stream the
+  block's inputs through the array for every row fold. Candidates: the whole M (SCALE-Sim's order),
+  the largest block whose partial sums (tile_m x C, 32-bit) fit half the ofmap buffer, the largest
+  block whose inputs fit half the ifmap buffer. Inputs are refetched per column fold unless the
+  block's inputs stay in the buffer; weights are refetched per block unless all weights fit.
+* is: the same with the roles of M/N and inputs/weights swapped (``tile_n`` weight columns).
+* os: partial sums stay in the PEs, so no spill; candidates are SCALE-Sim's order (per R rows, all
+  column folds), the column-major order, and input blocks (rows whose inputs fit) or weight blocks
+  (columns whose weights fit) reused across the other operand's folds.
+
+An operand used p times at the buffer level is fetched once plus (p - 1) times the part that does not
+stay resident (the resident part stays pinned, so a bigger buffer never adds traffic). Partial sums
+that do not fit spill to DRAM as 32-bit words and come back. The candidate with the least dynamic
+energy of what the mapping changes wins: DRAM I/O, SRAM fills, stationary-tile reloads and leakage over
+its run time (DRAM traffic dominates it, and breaks ties). Pure traffic minimisation was tried first: it picks blocks so
+small that tile reloads cost more than the bytes they save, so that e.g. a wider number format could
+lower a layer's energy. Leakage is priced at the node's nominal clock and supply, not the design's,
+so that a faster clock never switches a layer to a slower mapping. Compute is pipelined: a fold's stationary
+tile shifts in behind the previous fold (double-buffered, as TPU v1's weights), so a fold takes
+max(T_block, R) cycles and the array fills and drains once per block sequence:
+cycles = max(compute, DRAM bytes / bytes per cycle) + the time to load the first stationary tile.
+
+>>> import numpy as np
+>>> lay, shape_of = unique_layers(*[np.array(v) for v in ([8, 4, 8], [8, 4, 8], [8, 4, 8], [64, 16, 64])])
+>>> lay["M"].tolist(), shape_of.tolist()
+([4.0, 8.0], [1, 0, 1])
 """
 from __future__ import annotations
 
 import numpy as np
 
-from . import constants as K
-from .constants import PSUM_BITS
+try:
+    from numba import njit
+except ImportError:  # pragma: no cover - numba is a dependency; this keeps the module importable
+    def njit(*args, **kwargs):
+        return (lambda f: f) if not args or not callable(args[0]) else args[0]
 
 WS, OS, IS = 0, 1, 2  # codes of the dataflows, in space.DATAFLOWS order
-ARRAY_MAX = 256  # largest array side: the space's rows/cols bound, which designs.py enforces
-PSUM_BYTES = PSUM_BITS / 8.0
+LOOP_ORDERS = ("mnk", "nmk")  # outer-to-inner buffer-level loops: M blocks outer, or N blocks outer
+PSUM_BYTES = 4.0
+
+# names and dtypes of the per-design inputs of the kernel, in argument order
+DESIGN_FIELDS = ("R", "C", "df", "cap_i", "cap_w", "cap_p", "a_b", "w_b", "inv_bpc", "e_mac", "e_if", "e_f",
+                 "e_of", "e_fill_i", "e_fill_w", "e_fill_o", "e_dram", "static_pj", "static_ref", "inv_bpc_ref")
+COUNT_COLUMNS = ("compute_cycles", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "cycles",
+                 "dram_bytes", "tile_m", "tile_n")
+FLOAT_COLUMNS = ("energy_pj", "energy_mac_pj", "energy_sram_pj", "energy_dram_pj", "energy_static_pj",
+                 "utilization")
 
 
-def unique_layers(lt) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """(Lu, 1) float64 columns of the distinct layer shapes, and the map from each layer to its shape.
+def unique_layers(M, N, K, I):
+    """Columns of the distinct layer shapes (float64) and the map from each layer to its shape.
 
-    Identical shapes give identical results, so each is simulated once (ResNet-18: 21 layers, 12 shapes);
-    ``repeat`` is applied when results are written out.
+    Identical shapes give identical results, so each is simulated once (ResNet-18: 21 layers, 12 shapes).
     """
-    key = np.stack([lt.M, lt.N, lt.K, lt.ifmap_elems], axis=1)
+    key = np.stack([M, N, K, I], axis=1)
     uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    M, N, K, I = (uniq[:, j].astype(np.float64)[:, None] for j in range(4))
-    cols = {"M": M, "N": N, "K": K, "I": I, "MN": M * N, "MK": M * K, "KN": K * N, "macs": M * N * K}
-    # The mapping depends on a design only through (dataflow, R) and (dataflow, C), small integers: every
-    # quantity below is tabulated for each dataflow and array side (column df * 257 + side), so a block
-    # looks it up with one gather instead of selecting by dataflow and dividing.
-    side = np.arange(ARRAY_MAX + 1, dtype=np.float64)[None, :]
-    side[0, 0] = 1.0  # column 0 is never used (arrays have at least 4 rows)
-    zero = np.zeros((len(M), ARRAY_MAX + 1))
-    Sr = {WS: K, OS: M, IS: K}
-    Sc = {WS: N, OS: N, IS: M}
-
-    def table(fn):  # (Lu, 3 * 257): fn(df) for each dataflow, in code order
-        return np.hstack([np.broadcast_to(fn(df), zero.shape) for df in (WS, OS, IS)])
-
-    fr = {df: np.ceil(Sr[df] / side) for df in (WS, OS, IS)}  # row folds, by R
-    fc = {df: np.ceil(Sc[df] / side) for df in (WS, OS, IS)}  # column folds, by C
-    cols["FR"] = table(lambda df: fr[df])
-    cols["FC"] = table(lambda df: fc[df])
-    cols["SR_MIN32"] = table(lambda df: np.minimum(Sr[df], side)).astype(np.float32)
-    cols["SC_MIN32"] = table(lambda df: np.minimum(Sc[df], side)).astype(np.float32)
-    cols["T"] = np.hstack([M, K, N])  # temporal extent, by dataflow: ws M, os K, is N
-    # times the ifmap is streamed, by C: fc (ws, os), 1 (is); SCALE-Sim's ifmap reads are M*K times that
-    p_if = table(lambda df: 1.0 if df == IS else fc[df])
-    cols["IF_READS"] = cols["MK"] * p_if
-    cols["P_IF32"] = p_if.astype(np.float32)
-    # ofmap writes, the part by R: M*N*fr (ws, is), M*N (os; plus folds * (R + C), added per design)
-    cols["OFW"] = table(lambda df: cols["MN"] if df == OS else cols["MN"] * fr[df])
-    # times the filter is streamed: fr (os, by R), 1 (ws), fc (is, by C); one table over
-    # [R-indexed columns | C-indexed columns], indexed by design_rows' iF
-    p_f = np.hstack([table(lambda df: fr[df] if df == OS else zero),
-                     table(lambda df: fc[df] if df == IS else (1.0 if df == WS else zero))])
-    cols["F_READS"] = cols["KN"] * p_f
-    cols["P_F32"] = p_f.astype(np.float32)
-    # float32 copies for the physical estimates
-    for name in ("I", "KN", "MN", "macs"):
-        cols[name + "32"] = cols[name].astype(np.float32)
-    return cols, inverse.reshape(-1)
+    cols = {name: np.ascontiguousarray(uniq[:, j].astype(np.float64)) for j, name in enumerate("MNKI")}
+    return cols, inverse.reshape(-1).astype(np.int64)
 
 
-def lookups(cols: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Per-design constants that depend on one parameter with few distinct values (the node, a buffer
-    size), as (codes, table) pairs: each scalar function of constants.py runs once per distinct value."""
-    import pandas as pd
-
-    out = {}
-    codes, uniq = pd.factorize(cols["tech_nm"])
-    for name, fn in (("e_node", K.node_energy_scale), ("a_node", K.node_area_scale),
-                     ("sram_mm2", K.sram_mm2_per_kb)):
-        out[name] = (codes, np.array([fn(float(u)) for u in uniq], dtype=np.float64))
-    for buf in ("ifmap", "filter", "ofmap"):
-        codes, uniq = pd.factorize(cols[f"{buf}_sram_kb"])
-        out[f"pj64_{buf}"] = (codes, np.asarray(K.sram_read_pj_64b(np.asarray(uniq, dtype=np.float64))).reshape(-1))
-    return out
+@njit(cache=True, inline="always", error_model="numpy")
+def _ceil_div(a, b):
+    return np.ceil(a / b)
 
 
-def _lookup(look, name: str, block: slice) -> np.ndarray:
-    codes, table = look[name]
-    return table[codes[block]]
+@njit(cache=True, inline="always", error_model="numpy")
+def _block(limit, granule, whole):
+    """Largest multiple of ``granule`` <= limit, at least one granule, at most ``whole``."""
+    b = np.floor(limit / granule) * granule
+    b = max(b, granule)
+    b = min(b, whole)
+    return b
 
 
-def design_area_mm2(cols: dict[str, np.ndarray], look) -> np.ndarray:
-    """Chip area per design: PE arithmetic (by precision) plus SRAM (by KB), scaled to the node."""
-    every = slice(None)
-    pe = K.pe_um2(cols["weight_bits"], cols["act_bits"]) * 1e-6 * _lookup(look, "a_node", every)
-    kb = cols["ifmap_sram_kb"] + cols["filter_sram_kb"] + cols["ofmap_sram_kb"]
-    return cols["rows"] * cols["cols"] * pe + kb * _lookup(look, "sram_mm2", every)
+@njit(cache=True, inline="always", error_model="numpy")
+def _refetch(total, resident, passes):
+    """Bytes of an operand of ``total`` bytes used ``passes`` times with ``resident`` bytes kept on chip."""
+    miss = total - resident
+    miss = max(miss, 0.0)
+    return total + (passes - 1.0) * miss
 
 
-def design_rows(cols: dict[str, np.ndarray], look, block: slice = slice(None)) -> dict[str, np.ndarray]:
-    """Per-design indices and coefficients of :func:`evaluate_block` for the designs in ``block``, from
-    checked design columns (``designs.design_columns``) and their :func:`lookups`.
+@njit(cache=True, error_model="numpy", fastmath={"nnan", "ninf", "nsz", "contract"})
+def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, ints, floats, order):
+    n = d.shape[1]
+    Lu = M_.shape[0]
+    L = shape_of.shape[0]
+    res_i = np.empty((Lu, 8))
+    res_f = np.empty((Lu, 6))
+    res_o = np.empty(Lu, dtype=np.int8)
+    res_x = np.empty((Lu, 6))
+    for i in range(n):
+        R = d[0, i]
+        C = d[1, i]
+        df = int(d[2, i])
+        cap_i = d[3, i]
+        cap_w = d[4, i]
+        cap_p = d[5, i]
+        a_b = d[6, i]
+        w_b = d[7, i]
+        inv_bpc = d[8, i]
+        e_mac = d[9, i]
+        e_if = d[10, i]
+        e_f = d[11, i]
+        e_of = d[12, i]
+        e_fill_i = d[13, i]
+        e_fill_w = d[14, i]
+        e_fill_o = d[15, i]
+        e_dram = d[16, i]
+        static_pj = d[17, i]
+        static_ref = d[18, i]
+        inv_bpc_ref = d[19, i]
+        for u in range(Lu):
+            M = M_[u]
+            N = N_[u]
+            K = K_[u]
+            if df == WS:
+                Sr, Sc, T = K, N, M
+                extra = 2.0 * R + C - 2.0
+            elif df == OS:
+                Sr, Sc, T = M, N, K
+                extra = R + C - 2.0
+            else:
+                Sr, Sc, T = K, M, N
+                extra = 2.0 * R + C - 2.0
+            fr = _ceil_div(Sr, R)
+            fc = _ceil_div(Sc, C)
+            folds = fr * fc
+            compute = folds * (T + extra) - 1.0
+            macs = M * N * K
+            if df == WS:
+                if_reads = M * K * fc
+                f_reads = K * N
+                of_writes = M * N * fr
+            elif df == OS:
+                if_reads = M * K * fc
+                f_reads = K * N * fr
+                of_writes = M * N + folds * (R + C)
+            else:
+                if_reads = M * K
+                f_reads = K * N * fc
+                of_writes = M * N * fr
+            tile_m = M
+            tile_n = N
+            best_run = compute
+            first = 0.0
+            I_b = 0.0
+            O_b = 0.0
+            best_order = 1 if df == WS else 0  # SCALE-Sim's order: ws streams all of M per column fold
+            if not physical:
+                cycles = compute
+                dram = 0.0
+                e_dram_part = 0.0
+                fill_e = 0.0
+            else:
+                I_b = I_[u] * a_b
+                W_b = K * N * w_b
+                O_b = M * N * a_b
+                best = np.inf
+                dram = np.inf
+                passes_unit = 1.0
+                fill_e = 0.0
+                cycles = 0.0
+                best_run = 0.0
+                if df == WS:  # the first stationary tile must arrive before compute starts
+                    first = min(K, R) * min(N, C) * w_b
+                elif df == IS:
+                    first = min(K, R) * min(M, C) * a_b
+                else:
+                    first = 0.0
+                for cand in range(4):
+                    if df == WS or df == IS:
+                        if cand == 3:
+                            continue
+                        # the blocked operand (ws: input rows, is: weight columns)
+                        if df == WS:
+                            whole, other_b, blk_b, p_unit, cap_blk, cap_other = M, W_b, I_b, fc, cap_i, cap_w
+                        else:
+                            whole, other_b, blk_b, p_unit, cap_blk, cap_other = N, I_b, W_b, fc, cap_w, cap_i
+                        if cand == 0:
+                            blk = whole
+                        elif cand == 1:
+                            blk = _block(cap_p / C, 1.0, whole)
+                        else:
+                            blk = _block(cap_blk * whole / blk_b, 1.0, whole)
+                        nblk = _ceil_div(whole, blk)
+                        part = blk_b * blk / whole
+                        blk_dram = blk_b + (p_unit - 1.0) * nblk * max(part - cap_blk, 0.0)
+                        other_dram = _refetch(other_b, cap_other, nblk)
+                        spill = 0.0
+                        if fr > 1.0:
+                            over = min(blk, whole) * min(Sc, C) - cap_p
+                            if over > 0.0:
+                                spill = (fr - 1.0) * fc * nblk * over * 2.0 * PSUM_BYTES
+                        traffic = blk_dram + other_dram + spill + O_b
+                        # the stationary tile is reloaded once per block: more weight (is: input) loads
+                        reload = (nblk - 1.0) * (K * N if df == WS else M * K)
+                        sram_extra = reload * (e_f if df == WS else e_if)
+                        if df == WS:
+                            i_dram, w_dram = blk_dram, other_dram
+                        else:
+                            i_dram, w_dram = other_dram, blk_dram
+                        o_dram = O_b + spill
+                        c_tm = blk if df == WS else min(M, C)
+                        c_tn = min(N, C) if df == WS else blk
+                        c_order = 0 if ((df == WS) != (blk == whole)) else 1
+                        c_passes = nblk
+                    else:  # os: partial sums stay in the PEs
+                        if cand == 0:  # SCALE-Sim: per R rows, every column fold; weights per row fold
+                            i_dram = I_b + (fc - 1.0) * fr * max(I_b / fr - cap_i, 0.0)
+                            w_dram = _refetch(W_b, cap_w, fr)
+                            c_tm, c_tn, c_order = min(M, R), N, 0
+                        elif cand == 1:  # per C columns, every row fold
+                            w_dram = W_b + (fr - 1.0) * fc * max(W_b / fc - cap_w, 0.0)
+                            i_dram = _refetch(I_b, cap_i, fc)
+                            c_tm, c_tn, c_order = M, min(N, C), 1
+                        elif cand == 2:  # input rows kept while all weights stream past
+                            blk = _block(cap_i * M / I_b, R, M)
+                            nblk = _ceil_div(M, blk)
+                            i_dram = I_b + (fc - 1.0) * nblk * max(I_b * blk / M - cap_i, 0.0)
+                            w_dram = _refetch(W_b, cap_w, nblk) + (_ceil_div(blk, R) - 1.0) * nblk * fc * max(
+                                K * min(N, C) * w_b - cap_w, 0.0) * (1.0 if W_b > cap_w else 0.0)
+                            c_tm, c_tn, c_order = blk, N, 0
+                        else:  # weight columns kept while all inputs stream past
+                            blk = _block(cap_w / (K * w_b), C, N)
+                            nblk = _ceil_div(N, blk)
+                            w_dram = W_b + (fr - 1.0) * nblk * max(W_b * blk / N - cap_w, 0.0)
+                            i_dram = _refetch(I_b, cap_i, nblk) + (_ceil_div(blk, C) - 1.0) * nblk * fr * max(
+                                I_b / fr - cap_i, 0.0) * (1.0 if I_b > cap_i else 0.0)
+                            c_tm, c_tn, c_order = M, blk, 1
+                        o_dram = O_b
+                        traffic = i_dram + w_dram + o_dram
+                        sram_extra = 0.0
+                        c_passes = 1.0
+                    if df == WS:
+                        t_blk = c_tm
+                    elif df == IS:
+                        t_blk = c_tn
+                    else:
+                        t_blk = T
+                    # pipelined folds: the next stationary tile shifts in while the current one computes
+                    run = c_passes * folds * max(t_blk, R) + extra
+                    c_cycles = np.ceil(max(run, traffic * inv_bpc) + first * inv_bpc)
+                    c_fill = i_dram * e_fill_i + w_dram * e_fill_w + o_dram * e_fill_o
+                    # the energy the mapping changes, with leakage priced at the node's nominal clock so
+                    # that the choice does not depend on the clock: a faster clock never switches a layer
+                    # to a slower mapping
+                    score = (traffic * e_dram + c_fill + sram_extra
+                             + max(run, traffic * inv_bpc_ref) * static_ref)
+                    if score < best or (score == best and traffic < dram):
+                        best = score
+                        dram = traffic
+                        tile_m, tile_n, best_order = c_tm, c_tn, c_order
+                        passes_unit = c_passes
+                        fill_e = c_fill
+                        cycles = c_cycles
+                        best_run = run
+                if df == WS:
+                    f_reads = K * N * passes_unit
+                elif df == IS:
+                    if_reads = M * K * passes_unit
+                e_dram_part = dram * e_dram
+            e_mac_part = macs * e_mac
+            # ofmap: os writes finished outputs; ws/is read-modify-write partial sums (first write only writes)
+            of_acc = of_writes * e_of if df == OS else (2.0 * of_writes - M * N) * e_of
+            e_sram_part = if_reads * e_if + f_reads * e_f + of_acc + fill_e
+            e_static_part = cycles * static_pj
+            res_i[u, 0] = compute
+            res_i[u, 1] = if_reads
+            res_i[u, 2] = f_reads
+            res_i[u, 3] = of_writes
+            res_i[u, 4] = cycles
+            res_i[u, 5] = np.ceil(dram)
+            res_i[u, 6] = tile_m
+            res_i[u, 7] = tile_n
+            res_f[u, 0] = e_mac_part + e_sram_part + e_dram_part + e_static_part
+            res_f[u, 1] = e_mac_part
+            res_f[u, 2] = e_sram_part
+            res_f[u, 3] = e_dram_part
+            res_f[u, 4] = e_static_part
+            res_f[u, 5] = macs / (cycles * R * C)
+            res_x[u, 0] = best_run
+            res_x[u, 1] = first
+            res_x[u, 2] = dram
+            res_x[u, 3] = I_b
+            res_x[u, 4] = O_b
+            res_x[u, 5] = macs
+            res_o[u] = best_order
+        for layer in range(L):
+            u = shape_of[layer]
+            r = rep[layer]
+            cyc = res_i[u, 4]
+            dram = res_x[u, 2]
+            e_d = res_f[u, 3]
+            e_s = res_f[u, 4]
+            util = res_f[u, 5]
+            if physical and (chain_in[layer] or chain_out[layer]):
+                # activations that fit half the ifmap buffer stay on chip between consecutive layers
+                saved = 0.0
+                if chain_in[layer] and res_x[u, 3] <= cap_i:
+                    saved += res_x[u, 3]
+                if chain_out[layer] and res_x[u, 4] <= cap_i:
+                    saved += res_x[u, 4]
+                if saved > 0.0:
+                    dram = dram - saved
+                    cyc = np.ceil(max(res_x[u, 0], dram * inv_bpc) + res_x[u, 1] * inv_bpc)
+                    e_d = dram * e_dram
+                    e_s = cyc * static_pj
+                    util = res_x[u, 5] / (cyc * R * C)
+            ints[0, i, layer] = np.int64(res_i[u, 0] * r)
+            ints[1, i, layer] = np.int64(res_i[u, 1] * r)
+            ints[2, i, layer] = np.int64(res_i[u, 2] * r)
+            ints[3, i, layer] = np.int64(res_i[u, 3] * r)
+            ints[4, i, layer] = np.int64(cyc * r)
+            ints[5, i, layer] = np.int64(np.ceil(dram) * r)
+            ints[6, i, layer] = np.int64(res_i[u, 6])
+            ints[7, i, layer] = np.int64(res_i[u, 7])
+            floats[0, i, layer] = np.float32((res_f[u, 1] + res_f[u, 2] + e_d + e_s) * r)
+            floats[1, i, layer] = np.float32(res_f[u, 1] * r)
+            floats[2, i, layer] = np.float32(res_f[u, 2] * r)
+            floats[3, i, layer] = np.float32(e_d * r)
+            floats[4, i, layer] = np.float32(e_s * r)
+            floats[5, i, layer] = np.float32(util)
+            order[i, layer] = res_o[u]
 
-    Energies are pJ at the design's node (constants.py cites each figure); capacities are the bytes of
-    one half of a double-buffered SRAM (the other half is being filled), as SCALE-Sim does with its 0.5
-    active-buffer fraction. Physical coefficients are float32 (see evaluate_block).
+
+def evaluate(lay, shape_of, repeat, d, physical: bool, chained: bool = True):
+    """Run the kernel: (8, n, L) int64 counts, (6, n, L) float32 energies/utilization, (n, L) int8 orders.
+
+    ``d`` is the (len(DESIGN_FIELDS), n) float64 matrix of per-design inputs (see ``design_inputs``).
+    ``chained``: the layers run in order, each reading the previous one's output (a network), so
+    activations that fit half the ifmap buffer need not go to DRAM and back; the first layer's input and
+    the last one's output always do.
     """
-    c = {k: v[block] for k, v in cols.items()}
-    df = c["dataflow"].astype(np.intp)
-    os_ = df == OS
-    R, C = c["rows"], c["cols"]
-    wb, ab = c["weight_bits"], c["act_bits"]
-    e_node = _lookup(look, "e_node", block)
-    pj64 = {b: _lookup(look, f"pj64_{b}", block) * e_node for b in ("ifmap", "filter", "ofmap")}  # per 64 bits
-    e_dram = _DRAM_PJ_PER_BYTE[c["dram_type"]]
-    bpc = c["dram_bw_gbps"] * (1e3 / c["clock_mhz"])  # bytes per cycle: GB/s over MHz
-    a_b, w_b = ab * 0.125, wb * 0.125
-    iR = df * (ARRAY_MAX + 1) + R.astype(np.intp)  # columns of unique_layers' tables
-    iC = df * (ARRAY_MAX + 1) + C.astype(np.intp)
-    cap_i = c["ifmap_sram_kb"] * 512.0
-    f32 = {
-        "a_b": a_b, "w_b": w_b, "RC": R * C,
-        "cap_i_os": np.where(os_, cap_i, 0.0), "cap_i_not_os": np.where(os_, 0.0, cap_i),
-        "cap_w": c["filter_sram_kb"] * 512.0,
-        "cap_psum": c["ofmap_sram_kb"] * (512.0 / PSUM_BYTES),  # ofmap buffer half, in partial sums
-        "psum_k": np.where(os_, 0.0, 2.0 * PSUM_BYTES),  # bytes out and back per spilled partial sum
-        "inv_bpc": 1.0 / bpc,
-        # the first stationary tile (ws: weights, is: inputs) must arrive before compute starts;
-        # os preloads nothing (its operand skew is already in the compute cycles)
-        "fill_b": np.choose(df, [w_b, 0.0 * a_b, a_b]) / bpc,
-        "e_mac": K.mac_pj(wb, ab) * e_node,
-        "e_if": pj64["ifmap"] * (ab / 64.0),  # SRAM energy scales with the bits moved
-        "e_f": pj64["filter"] * (wb / 64.0),
-        # ofmap SRAM: os writes finished outputs; ws/is read-modify-write 32-bit partial sums, i.e. two
-        # accesses per write (e_of1) except the first to each output (-e_of2)
-        "e_of1": pj64["ofmap"] * np.where(os_, ab / 64.0, 2.0 * K.PSUM_BITS / 64.0),
-        "e_of2": pj64["ofmap"] * np.where(os_, 0.0, K.PSUM_BITS / 64.0),
-        # a DRAM byte costs its DRAM energy plus the SRAM access that fills or drains it
-        "c_if": pj64["ifmap"] * 0.125 + e_dram, "c_f": pj64["filter"] * 0.125 + e_dram,
-        "c_of": pj64["ofmap"] * 0.125 + e_dram,
-    }
-    rows = {k: v.astype(np.float32)[None, :] for k, v in f32.items()}
-    rows.update({
-        "df": df, "iR": iR, "iC": iC,
-        "iF": np.where(os_, iR, 3 * (ARRAY_MAX + 1) + iC),  # filter passes: by R for os, by C otherwise
-        "R+C_os": np.where(os_, R + C, 0.0)[None, :],  # os writes each output tile's R + C edge words
-        "extra": np.where(os_, R + C - 2.0, 2.0 * R + C - 2.0)[None, :],  # per-fold fill/drain of the array
-    })
-    return rows
-
-
-_DRAM_PJ_PER_BYTE = np.array([K.DRAM_PJ_PER_BIT[t] * 8.0 for t in K.DRAM_TYPES])
-
-
-def evaluate_block(d: dict[str, np.ndarray], lay: dict[str, np.ndarray], physical: bool) -> dict[str, np.ndarray]:
-    """Per-instance metrics, (Lu, g) float64 arrays, for designs ``d`` ((1, g) rows) on layers ``lay``.
-
-    Returns compute_cycles, sram_ifmap_reads, sram_filter_reads, sram_ofmap_writes, cycles,
-    dram_bytes (not rounded), energy_pj and utilization, each for one repeat of the layer.
-    The dataflow and array shape enter through table lookups (see unique_layers) and per-design rows.
-    """
-    fr = np.take(lay["FR"], d["iR"], axis=1)  # ceil(Sr / R): Sr = K (ws, is), M (os)
-    fc = np.take(lay["FC"], d["iC"], axis=1)  # ceil(Sc / C): Sc = N (ws, os), M (is)
-    folds = fr * fc
-    T = np.take(lay["T"], d["df"], axis=1)  # temporal extent: M (ws), K (os), N (is)
-    compute = folds * (T + d["extra"]) - 1.0
-    if_reads = np.take(lay["IF_READS"], d["iC"], axis=1)
-    f_reads = np.take(lay["F_READS"], d["iF"], axis=1)
-    of_writes = np.take(lay["OFW"], d["iR"], axis=1) + folds * d["R+C_os"]
-
-    # The physical estimates (bytes, energy, stalls) need no integer exactness: float32 halves the work.
-    # Cycles stay float64 and at least the exact compute cycles. Every step is elementwise (no BLAS),
-    # so a design's result never depends on the rest of the batch.
-    f32 = np.float32
-    fr32, fc32 = fr.astype(f32), fc.astype(f32)
-    p_if32 = np.take(lay["P_IF32"], d["iC"], axis=1)
-    p_f32 = np.take(lay["P_F32"], d["iF"], axis=1)
-    i_bytes = lay["I32"] * d["a_b"]
-    resident_i = fr32 * d["cap_i_os"] + d["cap_i_not_os"]  # os: each of the fr row blocks has the buffer
-    if_dram = i_bytes + (p_if32 - f32(1)) * np.maximum(i_bytes - resident_i, f32(0))
-    w_bytes = lay["KN32"] * d["w_b"]
-    f_dram = w_bytes + (p_f32 - f32(1)) * np.maximum(w_bytes - d["cap_w"], f32(0))
-    sc_tile = np.take(lay["SC_MIN32"], d["iC"], axis=1)  # min(Sc, C)
-    # ws: M x C, is: C x N partial sums accumulate over the fr row folds; what does not fit spills
-    spill = np.maximum(sc_tile * T.astype(f32) - d["cap_psum"], f32(0))
-    of_dram = lay["MN32"] * d["a_b"] + (fr32 - f32(1)) * fc32 * spill * d["psum_k"]
-    dram = if_dram + f_dram + of_dram
-
-    if physical:
-        fill = np.take(lay["SR_MIN32"], d["iR"], axis=1) * sc_tile * d["fill_b"]
-        cycles = np.ceil(np.maximum(compute, dram * d["inv_bpc"]) + fill)
-    else:
-        cycles = compute
-
-    energy = (lay["macs32"] * d["e_mac"] - lay["MN32"] * d["e_of2"] + if_reads.astype(f32) * d["e_if"]
-              + f_reads.astype(f32) * d["e_f"] + of_writes.astype(f32) * d["e_of1"]
-              + if_dram * d["c_if"] + f_dram * d["c_f"] + of_dram * d["c_of"])
-    utilization = lay["macs32"] / (cycles.astype(f32) * d["RC"])
-    return {"compute_cycles": compute, "sram_ifmap_reads": if_reads, "sram_filter_reads": f_reads,
-            "sram_ofmap_writes": of_writes, "cycles": cycles, "dram_bytes": dram, "energy_pj": energy,
-            "utilization": utilization}
+    n, L = d.shape[1], len(shape_of)
+    ints = np.empty((len(COUNT_COLUMNS), n, L), dtype=np.int64)
+    floats = np.empty((len(FLOAT_COLUMNS), n, L), dtype=np.float32)
+    order = np.empty((n, L), dtype=np.int8)
+    chain_in = np.zeros(L, dtype=np.bool_)
+    chain_out = np.zeros(L, dtype=np.bool_)
+    if chained and L > 1:
+        chain_in[1:] = True
+        chain_out[:-1] = True
+    _kernel(lay["M"], lay["N"], lay["K"], lay["I"], shape_of, np.asarray(repeat, dtype=np.float64), chain_in,
+            chain_out, np.ascontiguousarray(d), bool(physical), ints, floats, order)
+    return ints, floats, order

@@ -15,18 +15,13 @@ import numpy as np
 from ...errors import ConfigError
 from .designs import design_columns
 from .layers import layer_table
-from .model import design_area_mm2, design_rows, evaluate_block, lookups, unique_layers
+from .model import COUNT_COLUMNS, FLOAT_COLUMNS, LOOP_ORDERS, evaluate, unique_layers
+from .physics import design_inputs, design_physics
 
 FIDELITIES = ("physical", "scalesim")
-# Output columns of model.evaluate_block, with their dtypes: counts exact as int64; energy and
-# utilization are float32 estimates (computed in float32, see model.evaluate_block).
-COLUMNS = {"compute_cycles": np.int64, "sram_ifmap_reads": np.int64, "sram_filter_reads": np.int64,
-           "sram_ofmap_writes": np.int64, "cycles": np.int64, "dram_bytes": np.int64,
-           "energy_pj": np.float32, "utilization": np.float32}
-# Designs are processed in blocks of about this many (layer shape, design) pairs so that one block's
-# temporaries stay in the CPU cache; results do not depend on it (every operation is elementwise).
-BLOCK_PAIRS = 16384
-ROW_CHUNK = 16384  # designs whose per-design rows are computed at once (fewer, larger numpy calls)
+# Output columns with their dtypes: counts exact as int64; energies and utilization float32 estimates.
+COLUMNS = {**{c: np.int64 for c in COUNT_COLUMNS}, **{c: np.float32 for c in FLOAT_COLUMNS}}
+AREA_COLUMNS = ("area_mm2", "area_pe_mm2", "area_sram_mm2", "area_phy_mm2")
 
 
 def _check_fidelity(fidelity: str) -> bool:
@@ -35,65 +30,53 @@ def _check_fidelity(fidelity: str) -> bool:
     return fidelity == "physical"
 
 
-def simulate_arrays(designs, layers, fidelity: str = "physical"):
-    """(n, L) arrays of every output column, the layer table, and per-design area_mm2, clock_mhz, pes.
+def simulate_arrays(designs, layers, fidelity: str = "physical", chained: bool = True):
+    """(n, L) arrays of every output column, the layer table, and per-design information (area parts,
+    clock_mhz, pes, vdd, bw_gbps, static_w).
 
     What ``simulate`` and the problems build on; use ``simulate`` unless you need the raw arrays.
     """
     physical = _check_fidelity(fidelity)
     lt = layer_table(layers)
-    cols, n = design_columns(designs)
-    look = lookups(cols)
-    lay, shape_of = unique_layers(lt)
-    L, Lu = len(lt), len(lay["M"])
-    # From layer shapes to layers, design-major. With every repeat 1 this is a column gather; otherwise
-    # one small matrix product per column and block with a 0/repeat expansion matrix, exact (each
-    # output is one product plus zeros). Both write contiguous rows, far faster than a transposed copy.
-    gather = bool((lt.repeat == 1).all())
-    expand = np.zeros((Lu, L))
-    expand[shape_of, np.arange(L)] = lt.repeat
-    ones = (expand > 0).astype(np.float64)  # utilization is a ratio: the repeat cancels
-    out = {name: np.empty((n, L), dtype=dt) for name, dt in COLUMNS.items()}
-    step = max(16, BLOCK_PAIRS // Lu)
-    chunk = step * max(1, ROW_CHUNK // step)
-    scratch = np.empty((step, L))
-    for first in range(0, n, chunk):  # per-design rows for a chunk, then the model block by block
-        rows = design_rows(cols, look, slice(first, min(n, first + chunk)))
-        for start in range(first, min(n, first + chunk), step):
-            block = slice(start, min(n, start + step))
-            g = block.stop - block.start
-            local = slice(start - first, start - first + g)
-            res = evaluate_block({k: v[..., local] for k, v in rows.items()}, lay, physical)
-            np.ceil(res["dram_bytes"], out=res["dram_bytes"])
-            for name, x in res.items():
-                if gather:
-                    out[name][block] = x.T[:, shape_of]
-                else:
-                    np.matmul(x.T, ones if name == "utilization" else expand, out=scratch[:g])
-                    np.copyto(out[name][block], scratch[:g], casting="unsafe")
-    info = {"area_mm2": design_area_mm2(cols, look), "clock_mhz": cols["clock_mhz"],
-            "pes": cols["rows"] * cols["cols"]}
+    cols, _ = design_columns(designs)
+    phys = design_physics(cols)
+    lay, shape_of = unique_layers(lt.M, lt.N, lt.K, lt.ifmap_elems)
+    ints, floats, order = evaluate(lay, shape_of, lt.repeat, design_inputs(cols, phys), physical, chained)
+    out = {name: ints[j] for j, name in enumerate(COUNT_COLUMNS)}
+    out.update({name: floats[j] for j, name in enumerate(FLOAT_COLUMNS)})
+    out["loop_order"] = order
+    info = {name: phys[name] for name in AREA_COLUMNS + ("vdd", "bw_gbps", "static_w")}
+    info.update({"clock_mhz": cols["clock_mhz"], "pes": cols["rows"] * cols["cols"]})
     return out, lt, info
 
 
-def simulate(designs, layers, fidelity: str = "physical"):
+def simulate(designs, layers, fidelity: str = "physical", chained: bool = True):
     """Simulate every design on every layer; one DataFrame row per (design, layer), design-major.
 
     ``designs``: DataFrame, list of dicts or one dict of accelerator parameters (missing ones take the
-    space's defaults). ``layers``: Conv/Gemm objects, a DataFrame of layers, a SCALE-Sim topology CSV
-    path or a zoo workload name. ``fidelity``: ``"physical"`` (DRAM traffic, bandwidth stalls,
-    energy) or ``"scalesim"`` (cycles are SCALE-Sim v3's stall-free compute cycles, exactly).
+    space's defaults; ``tech_nm``, ``weight_bits``, ``act_bits`` and ``dram_bw_gbps`` are accepted too,
+    see ``designs``). ``layers``: Conv/Gemm objects, a DataFrame of layers, a SCALE-Sim topology CSV
+    path or a zoo workload name. ``fidelity``: ``"physical"`` (chosen mapping, DRAM traffic, bandwidth
+    stalls, pipelined folds) or ``"scalesim"`` (cycles and SRAM counts are SCALE-Sim v3's stall-free
+    figures, exactly; no DRAM). ``chained``: the layers form a network run in order, so an activation
+    that fits half the ifmap buffer stays on chip from one layer to the next (physical fidelity only);
+    pass False for independent layers.
 
     Columns: design (int32 index into ``designs``), layer (int32 index into ``layers``), layer_name
-    (categorical), compute_cycles, sram_ifmap_reads, sram_filter_reads, sram_ofmap_writes (words), cycles
-    and dram_bytes (int64), energy_pj, area_mm2 (of the design) and utilization (MACs / (cycles * PEs))
-    (float32). Counts include the layer's ``repeat``. Values may lie off the search grid (e.g. 100 KB
+    (categorical); compute_cycles (SCALE-Sim's stall-free cycles, both fidelities), sram_ifmap_reads,
+    sram_filter_reads, sram_ofmap_writes (words moved between SRAM and array by the chosen mapping),
+    cycles and dram_bytes (int64); the chosen mapping: loop_order ('mnk': blocks of output rows outer,
+    'nmk': blocks of filters outer), tile_m, tile_n (the block, int64); energy_pj and its parts
+    energy_mac_pj (PEs: arithmetic, registers, forwarding), energy_sram_pj, energy_dram_pj (interface
+    I/O), energy_static_pj (leakage and PHY power over the run time); area_mm2 of the design and its
+    parts area_pe_mm2, area_sram_mm2, area_phy_mm2; utilization (MACs / (cycles * PEs)) (float32).
+    Counts and energies include the layer's ``repeat``. Values may lie off the search grid (e.g. 100 KB
     buffers); the search space's SRAM budget is not enforced here. Invalid values raise
     ``InvalidDesignError``, malformed layers ``TopologyFormatError``.
     """
     import pandas as pd
 
-    out, lt, info = simulate_arrays(designs, layers, fidelity)
+    out, lt, info = simulate_arrays(designs, layers, fidelity, chained)
     n, L = out["cycles"].shape
     names = _unique(lt.names)
     code_dtype = np.int8 if L < 128 else np.int16 if L < 32768 else np.int32
@@ -103,10 +86,15 @@ def simulate(designs, layers, fidelity: str = "physical"):
         "layer": layer_idx.astype(np.int32),
         "layer_name": pd.Categorical.from_codes(layer_idx, categories=names, validate=False),
     }
-    for name in COLUMNS:
+    for name in COUNT_COLUMNS[:6]:
         data[name] = out[name].reshape(-1)  # a view: no copy
-        if name == "energy_pj":
-            data["area_mm2"] = np.repeat(info["area_mm2"].astype(np.float32), L)
+    data["loop_order"] = pd.Categorical.from_codes(out["loop_order"].reshape(-1), categories=LOOP_ORDERS,
+                                                   validate=False)
+    for name in COUNT_COLUMNS[6:] + FLOAT_COLUMNS[:-1]:
+        data[name] = out[name].reshape(-1)
+    for name in AREA_COLUMNS:
+        data[name] = np.repeat(info[name].astype(np.float32), L)
+    data["utilization"] = out["utilization"].reshape(-1)
     return pd.DataFrame(data, copy=False)
 
 

@@ -1,0 +1,233 @@
+"""Run the real ZigZag (PyPI ``zigzag-dse`` 3.9) on random accelerator designs x ResNet-18 layers and write
+the fixture ``tests/fixtures/zigzag_resnet18.csv`` that tests/test_accelerator_zigzag.py ranks dsegym against.
+
+ZigZag is not a dsegym dependency; it runs in a throw-away venv outside the repo:
+
+    python3 -m venv /tmp/zigzag-venv
+    /tmp/zigzag-venv/bin/pip install "zigzag-dse>=3.9,<3.10" six
+    PYTHONPATH=$PWD /work/main/.venv/bin/python scripts/make_zigzag_fixture.py --jobs 2
+
+This script runs with the project's Python (it reads dsegym's energy constants) and starts the ZigZag
+venv's Python once per design. Both tools get the same constants: ZigZag's MAC energy is dsegym's energy
+per MAC of the design (arithmetic, pipeline registers, forwarding), each SRAM's read and write cost is
+dsegym's energy per access of that buffer scaled to the port width, and the DRAM's cost per access is
+dsegym's interface energy per bit times the port width. Each design is a 3-level hierarchy per operand:
+a one-word register in each PE (free: its energy is inside the MAC energy on both sides), the
+design's ifmap / filter / ofmap SRAM, and DRAM with the design's bandwidth. The array's spatial
+unrolling is the design's dataflow: ws rows = input channels C, columns = filters K; os rows = output
+columns OX, columns = K; is rows = C, columns = OX. ZigZag searches temporal mappings with LOMA
+(``--lpf-limit``, lower it to save run time) minimising energy; dsegym's physical fidelity chooses
+among its closed-form candidates. Each layer runs alone (its input from DRAM, its output to DRAM),
+so dsegym runs with chained=False; leakage is not in ZigZag, so the compared energy leaves it out.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.pool import ThreadPool
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, ROOT)
+
+ZIGZAG_PYTHON = "/tmp/zigzag-venv/bin/python"
+OUT = os.path.join(ROOT, "tests", "fixtures", "zigzag_resnet18.csv")
+# Six ResNet-18 layers with C >= 64 (ZigZag unrolls C alone over the rows, dsegym FH*FW*C; with C a
+# multiple of the rows both fill the array alike).
+LAYER_NAMES = ("layer1.0.conv1", "layer2.0.conv1", "layer2.0.conv2", "layer2.0.downsample",
+               "layer3.0.conv2", "layer4.0.conv2")
+FIXED = {"clock_mhz": 800, "tech_nm": 28, "weight_bits": 8, "act_bits": 8, "dram_type": "LPDDR4"}
+
+_DRIVER = r"""
+import json, logging, sys, os
+logging.disable(logging.CRITICAL)
+from zigzag.api import get_hardware_performance_zigzag
+job = json.loads(open(sys.argv[1]).read())
+rows = []
+for lay in job["layers"]:
+    e, lat, cmes = get_hardware_performance_zigzag(
+        [lay], job["accelerator"], job["mapping"], opt="energy", dump_folder=job["dump"],
+        lpf_limit=job["lpf_limit"], loma_show_progress_bar=False, pickle_filename=os.path.join(job["dump"], "p.pkl"))
+    cme = cmes[0][0]
+    rows.append({"name": lay["name"], "energy_pj": float(e), "latency_cycles": float(lat),
+                 "mac_energy_pj": float(cme.mac_energy), "mem_energy_pj": float(cme.mem_energy)})
+print("RESULT " + json.dumps(rows))
+"""
+
+
+def designs(n: int, seed: int):
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        out.append({**FIXED,
+                    "rows": int(rng.choice([8, 16, 32])), "cols": int(rng.choice([8, 16, 32])),
+                    "dataflow": str(rng.choice(["ws", "os", "is"])),
+                    "ifmap_sram_kb": int(rng.choice([16, 32, 64, 128, 256, 512])),
+                    "filter_sram_kb": int(rng.choice([16, 32, 64, 128, 256, 512])),
+                    "ofmap_sram_kb": int(rng.choice([16, 32, 64, 128, 256, 512])),
+                    "dram_channels": int(rng.choice([1, 2, 4]))})
+    return out
+
+
+def layers():
+    from dsegym.envs.accelerator import WORKLOADS
+    by_name = {la.name: la for la in WORKLOADS["resnet18"]}
+    return [by_name[name] for name in LAYER_NAMES]
+
+
+def zigzag_layer(i: int, la) -> dict:
+    eh, ew = la.out_hw
+    s = la.stride
+    return {"id": i, "name": la.name, "operator_type": "Conv",
+            "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
+            "dimension_relations": [f"ix={s}*ox+1*fx", f"iy={s}*oy+1*fy"],
+            "loop_dims": ["B", "K", "C", "OY", "OX", "FY", "FX"],
+            "loop_sizes": [1, la.k, la.c, eh, ew, la.fh, la.fw],
+            "operand_precision": {"W": 8, "I": 8, "O": 32, "O_final": 8},
+            "operand_source": {"I": i}}
+
+
+def _port(name, kind, bw_min, bw_max, allocation):
+    return {"name": name, "type": kind, "bandwidth_min": int(bw_min), "bandwidth_max": int(bw_max),
+            "allocation": allocation}
+
+
+def accelerator_yaml(d: dict, e: dict) -> dict:
+    """ZigZag hardware description of design ``d`` with dsegym's per-event energies ``e``."""
+    R, C = d["rows"], d["cols"]
+
+    def rf(op, bits):
+        flows = ["tl", "fh"] if op != "O" else ["tl", "th", "fh", "fl"]
+        ports = [_port("r_port_1", "read", bits, bits, [f"{op}, {f}" for f in flows if f in ("tl", "th")]),
+                 _port("w_port_1", "write", bits, bits, [f"{op}, {f}" for f in flows if f in ("fh", "fl")])]
+        return {"size": bits, "r_cost": 0.0, "w_cost": 0.0, "area": 0.0, "latency": 1, "operands": [op],
+                "ports": ports, "served_dimensions": []}
+
+    def sram(op, kb, pj64):
+        width = 64 * max(1, max(R, C) // 8)  # enough to feed one array edge per cycle at 8 bits
+        cost = pj64 * width / 64.0
+        flows = ["tl", "fh"] if op != "O" else ["tl", "th", "fh", "fl"]
+        ports = [_port("r_port_1", "read", 8, width, [f"{op}, {f}" for f in flows if f in ("tl", "th")]),
+                 _port("w_port_1", "write", 8, width, [f"{op}, {f}" for f in flows if f in ("fh", "fl")])]
+        return {"size": int(kb * 8192), "r_cost": cost, "w_cost": cost, "area": 0.0, "latency": 1,
+                "operands": [op], "ports": ports, "served_dimensions": ["D1", "D2"]}
+
+    dram_bw = max(64, int(e["bytes_per_cycle"] * 8) // 8 * 8)
+    dram_cost = e["dram_pj_per_bit"] * dram_bw
+    alloc = [f"{op}, {f}" for op in ("I1", "I2") for f in ("fh", "tl")] + [f"O, {f}" for f in ("fh", "tl", "fl", "th")]
+    return {
+        "name": "dsegym_design",
+        "memories": {
+            "rf_I": rf("I1", 8), "rf_W": rf("I2", 8), "rf_O": rf("O", 32),
+            "sram_I": sram("I1", d["ifmap_sram_kb"], e["pj64_ifmap"]),
+            "sram_W": sram("I2", d["filter_sram_kb"], e["pj64_filter"]),
+            "sram_O": sram("O", d["ofmap_sram_kb"], e["pj64_ofmap"]),
+            "dram": {"size": 10**10, "r_cost": dram_cost, "w_cost": dram_cost, "area": 0.0, "latency": 1,
+                     "operands": ["I1", "I2", "O"],
+                     "ports": [_port("rw_port_1", "read_write", 8, dram_bw, alloc)],
+                     "served_dimensions": ["D1", "D2"]},
+        },
+        "operational_array": {"unit_energy": e["mac_pj"], "unit_area": 1.0, "dimensions": ["D1", "D2"],
+                              "sizes": [R, C]},
+    }
+
+
+def mapping_yaml(d: dict) -> list:
+    R, C = d["rows"], d["cols"]
+    spatial = {"ws": {"D1": ["C, %d" % R], "D2": ["K, %d" % C]},
+               "os": {"D1": ["OX, %d" % R], "D2": ["K, %d" % C]},
+               "is": {"D1": ["C, %d" % R], "D2": ["OX, %d" % C]}}[d["dataflow"]]
+    return [{"name": "default", "spatial_mapping": spatial,
+             "memory_operand_links": {"O": "O", "W": "I2", "I": "I1"}}]
+
+
+def energies(d: dict) -> dict:
+    """dsegym's per-event energies of design ``d`` (what both tools are given)."""
+    from dsegym.envs.accelerator import constants as K
+    from dsegym.envs.accelerator.designs import design_columns
+    from dsegym.envs.accelerator.model import DESIGN_FIELDS
+    from dsegym.envs.accelerator.physics import design_inputs, design_physics
+
+    cols, _ = design_columns([d])
+    phys = design_physics(cols)
+    x = dict(zip(DESIGN_FIELDS, design_inputs(cols, phys)[:, 0]))
+    e_sram = phys["e_sram"][0]
+    return {"mac_pj": float(x["e_mac"]),
+            "pj64_ifmap": float(K.sram_read_pj_64b(d["ifmap_sram_kb"]) * e_sram),
+            "pj64_filter": float(K.sram_read_pj_64b(d["filter_sram_kb"]) * e_sram),
+            "pj64_ofmap": float(K.sram_read_pj_64b(d["ofmap_sram_kb"]) * e_sram),
+            "dram_pj_per_bit": float(phys["dram_pj_per_byte"][0] / 8.0),
+            "bytes_per_cycle": float(phys["bw_gbps"][0] * 1e3 / d["clock_mhz"])}
+
+
+def run_zigzag(args):
+    import yaml
+    i, d, lpf = args
+    e = energies(d)
+    with tempfile.TemporaryDirectory() as tmp:
+        acc, mapping, job = (os.path.join(tmp, f) for f in ("acc.yaml", "map.yaml", "job.json"))
+        with open(acc, "w") as fh:
+            yaml.safe_dump(accelerator_yaml(d, e), fh, sort_keys=False)
+        with open(mapping, "w") as fh:
+            yaml.safe_dump(mapping_yaml(d), fh, sort_keys=False)
+        with open(job, "w") as fh:
+            json.dump({"layers": [zigzag_layer(0, la) for la in layers()], "accelerator": acc, "mapping": mapping,
+                       "dump": os.path.join(tmp, "out"), "lpf_limit": lpf}, fh)
+        t0 = time.perf_counter()
+        proc = subprocess.run([ZIGZAG_PYTHON, "-c", _DRIVER, job], capture_output=True, text=True, cwd=tmp)
+        wall = time.perf_counter() - t0
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"ZigZag failed on design {i} {d}:\n{proc.stderr[-3000:]}")
+    return i, json.loads(lines[-1][7:]), wall
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--designs", type=int, default=48)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--lpf-limit", type=int, default=6, help="LOMA loop-prime-factor limit (ZigZag's default 6)")
+    ap.add_argument("--out", default=OUT)
+    args = ap.parse_args()
+    from tqdm import tqdm
+
+    ds = designs(args.designs, args.seed)
+    rows = []
+    with ThreadPool(args.jobs) as pool:
+        it = pool.imap_unordered(run_zigzag, [(i, d, args.lpf_limit) for i, d in enumerate(ds)])
+        for i, res, wall in tqdm(it, total=len(ds), desc="ZigZag designs"):
+            for r in res:
+                rows.append({"design": i, **{k: ds[i][k] for k in ("rows", "cols", "dataflow", "ifmap_sram_kb",
+                                                                    "filter_sram_kb", "ofmap_sram_kb",
+                                                                    "dram_channels")},
+                             "layer": r["name"], "zz_energy_pj": round(r["energy_pj"], 1),
+                             "zz_latency_cycles": int(round(r["latency_cycles"])),
+                             "zz_seconds": round(wall / len(res), 2)})
+    rows.sort(key=lambda r: (r["design"], LAYER_NAMES.index(r["layer"])))
+    tmp = args.out + ".tmp"
+    with open(tmp, "w", newline="") as fh:
+        fh.write(f"# ZigZag {_zigzag_version()} (LOMA lpf_limit={args.lpf_limit}, opt=energy); fixed: "
+                 f"{json.dumps(FIXED)}; scripts/make_zigzag_fixture.py --designs {args.designs} --seed {args.seed}\n")
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, args.out)
+    print(f"wrote {len(rows)} rows to {args.out}")
+
+
+def _zigzag_version() -> str:
+    out = subprocess.run([ZIGZAG_PYTHON, "-c", "import importlib.metadata as m; print(m.version('zigzag-dse'))"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() or "?"
+
+
+if __name__ == "__main__":
+    main()
