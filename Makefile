@@ -12,7 +12,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.dsegym-installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean chromium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,18 @@ $(STAMP): pyproject.toml Makefile | $(PY)
 
 install: $(STAMP)
 
+# A reduced leaderboard suite (every problem and agent family; a few minutes on 2 cores), then its table.
+# It resumes: a second `make demo` only rebuilds the leaderboard.
 demo: $(STAMP)
-	$(VENV)/bin/dsegym search accel-resnet18 --agent random --budget 200 --seed 0 --out runs/demo
+	$(VENV)/bin/dsegym run experiments/leaderboard-demo.yaml --out runs/demo > /dev/null
+	$(VENV)/bin/dsegym leaderboard runs/demo --out runs/demo/leaderboard
+
+# Debian's headless Chromium for the leaderboard's browser test; installs only when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
+	@chromium --version
 
 test: $(STAMP)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q

@@ -120,28 +120,9 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_search(args) -> None:
-    from .agents import make as make_agent
-    from .agents import run_search
-    problem = _make_problem(args)
-    hparams = {k: _literal(v) for k, v in _pairs(args.hp, "--hp").items()}
-    agent = make_agent(args.agent, problem, seed=args.seed, **hparams)
-    history = run_search(agent, budget=args.budget, batch_size=args.batch_size, progress=not args.json)
-    design, metrics = agent.best()
-    result = {"problem": problem.id, "agent": args.agent, "seed": args.seed, "budget": args.budget,
-              "best_design": design, "best_metrics": metrics, "best_score": float(history["score"].min())}
-    if args.out:
-        from .plots import save_search_outputs
-        result["outputs"] = save_search_outputs(history, problem, args.out, title=f"{args.agent} on {problem.id}")
-    if args.json:
-        _emit(result, True, "")
-        return
-    lines = [f"{args.agent} search on {problem.id}: {args.budget} designs, seed {args.seed}", "best design:"]
-    lines += [f"  {k} = {v}" for k, v in design.items()]
-    lines.append("its metrics:")
-    lines += [f"  {k} = {_fmt(v)}" + (f" [{problem.unit(k)}]" if problem.unit(k) else "") for k, v in metrics.items()]
-    for kind, path in result.get("outputs", {}).items():
-        lines.append(f"{kind}: {path}")
-    print("\n".join(lines))
+    from .experiment_cli import cmd_search as search
+    search(args, {k: _literal(v) for k, v in _pairs(args.arg, "--arg").items()},
+           {k: _literal(v) for k, v in _pairs(args.hp, "--hp").items()})
 
 
 def cmd_agents(args) -> None:
@@ -187,8 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=10, help="designs asked and evaluated together")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hp", nargs="+", metavar="KEY=VALUE", help="agent hyperparameters")
-    p.add_argument("--out", help="folder for history.parquet, history.csv and convergence.png")
+    p.add_argument("--out", help="folder for the run's results store (written as it goes; the same command "
+                   "resumes), history.parquet/csv, convergence.png and, for Pareto agents, pareto.csv")
     add("agents", cmd_agents, "list search agents, their family and whether they return a Pareto set")
+    from .experiment_cli import add_parsers as add_experiment_parsers
+    add_experiment_parsers(sub, add)
     return parser
 
 

@@ -1,5 +1,7 @@
 """Plots and files for results people look at: a search history as Parquet/CSV and a PNG figure.
 
+Every file is written to a temporary name and renamed into place, so a reader never sees half of one.
+
 >>> import dsegym, tempfile
 >>> from dsegym.agents import make, run_search
 >>> p = dsegym.make("toy-accel")
@@ -24,8 +26,11 @@ def save_search_outputs(history, problem, out_dir: str | Path, title: str = "") 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"parquet": out / "history.parquet", "csv": out / "history.csv", "plot": out / "convergence.png"}
-    history.to_parquet(paths["parquet"], index=False)
-    history.to_csv(paths["csv"], index=False)
+    from .results import atomic_output
+    with atomic_output(paths["parquet"]) as tmp:
+        history.to_parquet(tmp, index=False)
+    with atomic_output(paths["csv"]) as tmp:
+        history.to_csv(tmp, index=False)
 
     objs = problem.optimised
     ncols = 2 if len(objs) > 1 else 1
@@ -54,6 +59,7 @@ def save_search_outputs(history, problem, out_dir: str | Path, title: str = "") 
         ax.legend()
     fig.suptitle(title or problem.id)
     fig.tight_layout()
-    fig.savefig(paths["plot"], dpi=120)
+    with atomic_output(paths["plot"]) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return {k: str(v) for k, v in paths.items()}
