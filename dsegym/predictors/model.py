@@ -154,10 +154,13 @@ class Predictor:
         """Write the model (weights + metadata) atomically; returns the path."""
         import torch
 
-        from ..results import atomic_output
+        import json
+
+        from ..results import _plain, atomic_output
         path = Path(path)
+        meta = json.loads(json.dumps(_plain(self.meta)))  # plain types only: files load with weights_only
         with atomic_output(path) as tmp:
-            torch.save({"format": MODEL_FORMAT, "format_version": MODEL_VERSION, "meta": self.meta,
+            torch.save({"format": MODEL_FORMAT, "format_version": MODEL_VERSION, "meta": meta,
                         "state": self.net.state_dict()}, tmp)
         return path
 
