@@ -97,6 +97,13 @@ class Predictor:
             x = np.concatenate([x, layer_features(frame)], axis=1)
         return x
 
+    def _per_repeat(self, frame) -> np.ndarray | None:
+        """Per-layer models predict additive metrics per repeat of a layer; (n, targets) multipliers."""
+        if self.form != "layer":
+            return None
+        rep = frame["layer_repeat"].to_numpy(dtype=np.float64)[:, None]
+        return np.where(np.array([t in ADDITIVE for t in self.targets])[None], rep, 1.0)
+
     def _to_units(self, z: np.ndarray) -> np.ndarray:
         """Standardised network outputs (..., targets) back to the targets' units."""
         y = z * np.asarray(self.meta["y_std"]) + np.asarray(self.meta["y_mean"])
@@ -141,6 +148,9 @@ class Predictor:
             x = self._inputs(designs)
             samples_parts = [self.raw(x[i:i + batch_size], None if std else 1) for i in range(0, len(x), batch_size)]
             samples = np.concatenate(samples_parts, axis=1)
+            scale = self._per_repeat(designs)
+            if scale is not None:
+                samples = samples * scale[None]
         mean = samples.mean(axis=0)
         sd = samples.std(axis=0) if samples.shape[0] > 1 else np.zeros_like(mean)
         out = {}
@@ -313,6 +323,9 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     else:
         y = np.stack([frame[t].to_numpy(dtype=np.float64) for t in targets], axis=1)
         keys = frame["design_id"].to_numpy() if form == "layer" else np.arange(len(y))
+        if form == "layer":  # additive metrics are learned per repeat of a layer (see Predictor._per_repeat)
+            rep = frame["layer_repeat"].to_numpy(dtype=np.float64)[:, None]
+            y = y / np.where(np.array([t in ADDITIVE for t in targets])[None], rep, 1.0)
     finite = np.isfinite(y).all(axis=1)
     logs = [bool((y[finite, j] > 0).all()) for j in range(len(targets))]
     yt = np.where(logs, np.log(np.where(np.asarray(logs), np.maximum(y, 1e-300), 1.0)), y)

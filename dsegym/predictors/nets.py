@@ -16,6 +16,8 @@ import math
 import torch
 from torch import nn
 
+from .encoding import _LOG_CENTRE, _LOG_SCALE
+
 
 class MLPEnsemble(nn.Module):
     """``members`` independent two-hidden-layer MLPs evaluated as one batched network."""
@@ -100,7 +102,10 @@ class LayerGraphGNN(nn.Module):
         h = nn.functional.silu(self.node_in(nodes) + g)
         for conv in self.convs:
             h = h + nn.functional.silu(conv(h, edge_index))
-        z = self.head(self.mix(torch.cat([h, g, nodes], dim=1)))  # (N, out) per-layer log cost
+        # per-layer log cost of one repeat, plus log(repeat): repeats (heads, blocks, depthwise channels)
+        # run on independent data, so a layer's cost scales with them; this extrapolates to unseen repeats
+        log_repeat = (nodes[:, 4:5] * _LOG_SCALE + _LOG_CENTRE) * math.log(2.0)
+        z = self.head(self.mix(torch.cat([h, g, nodes], dim=1))) + log_repeat  # (N, out)
         zmax = torch.full((n_graphs, z.shape[1]), -torch.inf, dtype=z.dtype)
         zmax = zmax.scatter_reduce(0, batch[:, None].expand_as(z), z, reduce="amax").detach()
         s = torch.zeros(n_graphs, z.shape[1], dtype=z.dtype).index_add_(0, batch, torch.exp(z - zmax[batch]))
