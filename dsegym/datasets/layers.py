@@ -50,13 +50,16 @@ def _tables(workloads):
     return out
 
 
-def layer_rows(designs, workload: str, table, fidelity: str = "physical", options: dict | None = None):
-    """Per-layer rows of ``designs`` (a DataFrame of accelerator parameters) on one layer table."""
+def layer_rows(designs, workload: str, table, fidelity: str = "physical", options: dict | None = None,
+               chained: bool = True):
+    """Per-layer rows of ``designs`` (a DataFrame of accelerator parameters) on one layer table.
+
+    ``chained=False`` simulates every layer on its own (inputs from DRAM), as a single GEMM is."""
     import pandas as pd
 
     from ..envs.accelerator.simulator import simulate_arrays
     frame = designs.assign(**(options or {}))
-    out, lt, info = simulate_arrays(frame, table, fidelity)
+    out, lt, info = simulate_arrays(frame, table, fidelity, chained)
     n, L = out["cycles"].shape
     cycles = out["cycles"].astype(np.float64)
     data = {f"design.{k}": np.repeat(designs[k].to_numpy(), L) for k in designs.columns}
