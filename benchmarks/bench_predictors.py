@@ -54,10 +54,10 @@ LLM = ["bert_base", "vit_b16", "gpt2_prefill", "gpt2_decode", "llama7b_prefill",
 
 
 def unseen_workloads(n_designs: int, epochs: int, out: dict) -> None:
+    import dsegym
     from dsegym.datasets.layers import collect_layer_frame
     from dsegym.predictors import train
     from dsegym.predictors.metrics import regression_metrics
-    import dsegym
     tr = collect_layer_frame(CNN, n_designs, seed=0, progress=False)
     designs = dsegym.make("accel-resnet18").space.sample_frame(500, seed=77)
     res = {}
@@ -128,9 +128,10 @@ def _unique_layers(names):
 
 def _true_latency(classes, shapes):
     """(classes, layers) simulated latency_ms of every class on every layer alone (not chained)."""
+    import dataclasses
+
     from dsegym.envs.accelerator.layers import Gemm, layer_table
     from dsegym.envs.accelerator.simulator import simulate_arrays
-    import dataclasses
     layers = [Gemm(int(r.layer_m), int(r.layer_n), int(r.layer_k), repeat=int(r.layer_repeat))
               for r in shapes.itertuples()]
     lt = layer_table(layers)
@@ -194,6 +195,7 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp", "transform
 
 def inference(out: dict) -> None:
     import torch
+
     import dsegym
     from dsegym.datasets import collect_frame
     from dsegym.datasets.layers import collect_layer_frame

@@ -56,8 +56,8 @@ def cmd_eval(args) -> None:
     cli = _cli()
     pred = load(args.model)
     metrics = evaluate(pred, args.data)
-    lines = [f"{'target':<20} {'n':>7} {'rmse_pct':>9} {'mape_pct':>9} {'kendall_tau':>11} {'spearman':>9} "
-             f"{'top10_recall':>12}"]
+    lines = [(f"{'target':<20} {'n':>7} {'rmse_pct':>9} {'mape_pct':>9} {'kendall_tau':>11} {'spearman':>9} "
+              f"{'top10_recall':>12}")]
     for t, m in metrics.items():
         lines.append(f"{t:<20} {m['n']:>7} {m['rmse_pct']:>9.3f} {m['mape_pct']:>9.3f} {m['kendall_tau']:>11.4f} "
                      f"{m['spearman']:>9.4f} {m['top10_recall']:>12.3f}")
@@ -110,14 +110,14 @@ def cmd_recommend(args) -> None:
     pred = load(args.model)
     r = recommend(pred, make(args.problem, **options), seed=args.seed)
     units = {m: make(args.problem, **options).unit(m) for m in r["recommended_metrics"]}
-    lines = [f"recommended design for {r['problem']} by the {r['model']} predictor ({r['candidates']:,} candidates "
-             "scored):"]
+    lines = [(f"recommended design for {r['problem']} by the {r['model']} predictor ({r['candidates']:,} "
+              "candidates scored):")]
     lines += [f"  {k} = {v}" for k, v in r["recommended"].items()]
     lines.append("its simulated metrics vs the optimum (" + r["optimum_method"] + "):")
     for m, ratio in r["metric_ratios"].items():
         lines.append(f"  {m} = {r['recommended_metrics'][m]:.6g} vs {r['optimum_metrics'][m]:.6g} [{units[m]}] "
                      f"(x{ratio:.3f})")
-    lines.append(f"optimum design: " + ", ".join(f"{k}={v}" for k, v in r["optimum"].items()))
+    lines.append("optimum design: " + ", ".join(f"{k}={v}" for k, v in r["optimum"].items()))
     lines.append(f"score ratio (recommended / optimum): {r['ratio']:.4f}"
                  + (f"; rank {r['rank_of_recommended']:,}" if r["rank_of_recommended"] else ""))
     cli._emit(r, args.json, "\n".join(lines))

@@ -7,7 +7,7 @@ import pytest
 
 import dsegym
 from dsegym.cli import main
-from dsegym.datasets import collect, collect_frame
+from dsegym.datasets import collect
 from dsegym.datasets.layers import collect_layer_frame
 from dsegym.predictors import evaluate, load, train
 from dsegym.predictors.model import ModelFileError

@@ -134,20 +134,20 @@ def write_card(path: Path, frame, provenance: dict[str, Any]) -> Path:
     entry = provenance["problems"][pid]
     what = "rows (design x layer)" if provenance.get("form") == "layer" else "designs"
     lines = [f"# Dataset: {pid}, {len(frame):,} {what}", "",
-             f"Sampled with `{provenance['sampler']}` (seed {provenance['seed']}) by dsegym "
-             f"{provenance['dsegym_version']}; problem version `{entry['version']}`, options "
-             f"`{entry['options'][0]}`, fidelity `{entry['fidelity'][0]}`, space fingerprint "
-             f"`{entry['space_fingerprint']}`.", "",
-             f"Reproduce: `dsegym collect {pid} -n {len(frame)} --sampler {provenance['sampler']} "
-             f"--seed {provenance['seed']} -o {path.name}`", "", "## Parameters", "",
+             (f"Sampled with `{provenance['sampler']}` (seed {provenance['seed']}) by dsegym "
+              f"{provenance['dsegym_version']}; problem version `{entry['version']}`, options "
+              f"`{entry['options'][0]}`, fidelity `{entry['fidelity'][0]}`, space fingerprint "
+              f"`{entry['space_fingerprint']}`."), "",
+             (f"Reproduce: `dsegym collect {pid} -n {len(frame)} --sampler {provenance['sampler']} "
+              f"--seed {provenance['seed']} -o {path.name}`"), "", "## Parameters", "",
              "| parameter | kind | allowed |", "|---|---|---|"]
     lines += [f"| {p['name']} | {p['kind']} | {p['allowed']} |" for p in entry["parameters"]]
     lines += ["", "## Metrics", "", "| metric | unit | min | median | max |", "|---|---|---|---|---|"]
     for m, unit in entry["units"].items():
         col = frame[m].to_numpy(dtype=np.float64)
         lines.append(f"| {m} | {unit} | {np.nanmin(col):.4g} | {np.nanmedian(col):.4g} | {np.nanmax(col):.4g} |")
-    lines += ["", "Columns `design.NAME` hold the parameters; `score` is the problem's scalar cost "
-              "(lower is better). Read with `dsegym.datasets.read_dataset(path, problem=...)`.", ""]
+    lines += ["", ("Columns `design.NAME` hold the parameters; `score` is the problem's scalar cost "
+                   "(lower is better). Read with `dsegym.datasets.read_dataset(path, problem=...)`."), ""]
     card = path.with_suffix(".md")
     with atomic_output(card) as tmp:
         tmp.write_text("\n".join(lines))

@@ -14,7 +14,8 @@ KINDS = ("mlp", "transformer", "gnn")
 _EXPORTS = {"train": "model", "load": "model", "Predictor": "model", "ModelFileError": "model",
             "regression_metrics": "metrics", "evaluate": "evaluation", "recommend": "recommend",
             "make_proxy": "proxy"}
-__all__ = sorted([*_EXPORTS, "KINDS"])
+__all__ = ["KINDS", "ModelFileError", "Predictor", "evaluate", "load", "make_proxy", "recommend",
+           "regression_metrics", "train"]
 
 
 def __getattr__(name):

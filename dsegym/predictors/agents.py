@@ -18,6 +18,7 @@ saved GNN warm-start brings the workload's layer graph.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -120,7 +121,7 @@ def _parameter_graph(space) -> np.ndarray:
     for g in groups:
         idx = [pos[n] for n in g]
         edges += [(a, b) for a in idx for b in idx if a != b]
-    for g1, g2 in zip(groups, groups[1:]):
+    for g1, g2 in itertools.pairwise(groups):
         edges += [(pos[g1[0]], pos[g2[0]]), (pos[g2[0]], pos[g1[0]])]
     if not edges:
         edges = [(0, 0)]
@@ -169,7 +170,7 @@ class PredictorGuidedSearch(SurrogateSearch):
     family = "surrogate"
     predictor_kind = "mlp"
     description = "predictor-guided search with a dsegym predictor"
-    hyperparameters = {**SurrogateSearch.hyperparameters, "fit_steps": 150, "learning_rate": 1e-2,
+    hyperparameters = {**SurrogateSearch.hyperparameters,  # noqa: RUF012 (the base class's convention) "fit_steps": 150, "learning_rate": 1e-2,
                        "model_path": None, "mc_samples": 8}
 
     def __init__(self, problem, seed=None, **hparams):

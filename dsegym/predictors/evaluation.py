@@ -21,11 +21,11 @@ from .metrics import regression_metrics
 def evaluate(predictor, data) -> dict[str, dict[str, Any]]:
     """Metrics per target of ``predictor`` on ``data`` (a dataset path or ``(frame, provenance)``)."""
     if isinstance(data, tuple):
-        frame, prov = data
+        frame = data[0]
         where = "<frame>"
     else:
         from ..datasets.parquet import read_dataset
-        frame, prov = read_dataset(data)
+        frame, _ = read_dataset(data)
         where = str(data)
     problems = sorted(set(frame["problem"]))
     if problems != [predictor.problem]:

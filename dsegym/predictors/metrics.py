@@ -27,7 +27,7 @@ def regression_metrics(truth, pred, top: float = 0.10) -> dict[str, float]:
     rmse = float(np.sqrt(np.mean((p - y) ** 2)))
     nz = y != 0
     mape = float(np.mean(np.abs((p[nz] - y[nz]) / y[nz])) * 100) if nz.any() else float("nan")
-    k = max(1, int(round(top * n)))
+    k = max(1, round(top * n))
     best_true = set(np.argsort(y, kind="stable")[:k].tolist())
     best_pred = set(np.argsort(p, kind="stable")[:k].tolist())
     return {"n": n, "rmse": rmse, "rmse_pct": 100.0 * rmse / span, "mape_pct": mape,

@@ -162,9 +162,9 @@ class Predictor:
     # --- files ----------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model (weights + metadata) atomically; returns the path."""
-        import torch
-
         import json
+
+        import torch
 
         from ..results import _plain, atomic_output
         path = Path(path)
@@ -207,7 +207,7 @@ def load(path: str | os.PathLike, problem=None) -> Predictor:
         raise ModelFileError(f"model file '{path}' not found")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for a damaged zip/pickle
+    except Exception as exc:  # noqa: BLE001 (torch raises many types for a damaged zip/pickle)
         raise ModelFileError(f"model file '{path}' is corrupt or not a dsegym predictor: "
                              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
@@ -218,7 +218,7 @@ def load(path: str | os.PathLike, problem=None) -> Predictor:
     meta = blob["meta"]
     try:
         space = space_for(meta["problem"], meta.get("options"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure to build the problem makes the file unusable)
         raise ModelFileError(f"model file '{path}': its problem '{meta.get('problem')}' cannot be built: {exc}") from None
     if space.fingerprint() != meta["space_fingerprint"]:
         raise ModelFileError(f"model file '{path}' was trained on a different '{meta['problem']}' space "
@@ -335,7 +335,7 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     z = ((yt - mu) / sd).astype(np.float32)
     rng = np.random.default_rng(seed)
     uniq = np.unique(keys)
-    val_keys = rng.choice(uniq, size=max(1, int(round(val_fraction * len(uniq)))), replace=False)
+    val_keys = rng.choice(uniq, size=max(1, round(val_fraction * len(uniq))), replace=False)
     is_val = np.isin(keys, val_keys) | ~finite
     tr, va = np.flatnonzero(~is_val & finite), np.flatnonzero(is_val & finite)
     if len(tr) < 2 or len(va) < 1:
@@ -343,7 +343,7 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     if model == "transformer":
         q = np.linspace(0, 1, hp["bins"] + 1)[1:-1]
         meta["bin_edges"] = np.quantile(z[tr], q, axis=0).T.tolist()  # (targets, bins-1)
-    meta.update({"n_train": int(len(tr)), "n_val": int(len(va))})
+    meta.update({"n_train": len(tr), "n_val": len(va)})
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         net = build_net(meta, enc)
@@ -428,4 +428,4 @@ def check_designs(predictor: Predictor, frame) -> None:
     design_columns(frame, predictor.space)
 
 
-__all__ = ["KINDS", "ModelFileError", "Predictor", "check_designs", "load", "train", "InvalidDesignError"]
+__all__ = ["KINDS", "InvalidDesignError", "ModelFileError", "Predictor", "check_designs", "load", "train"]
