@@ -166,3 +166,21 @@ def test_cli_train_eval_predict_recommend(toy, tmp_path, capsys):
     assert "pes" in capsys.readouterr().err
     assert main(["predictor", "eval", str(d / "mlp.pt"), str(tmp_path / "none.parquet")]) == 2
     assert main(["predictor", "recommend", str(d / "mlp.pt"), "--problem", "toy-rastrigin"]) == 2
+
+
+def test_runner_results_train_a_predictor_and_run_on_its_proxy(toy, tmp_path):
+    # 'dsegym run' results export to the dataset format; a predictor trains on them; the runner runs the proxy
+    from dsegym.datasets import export_results
+    from dsegym.results import RunSpec, load as load_results
+    from dsegym.runner import run_experiment
+    d, _ = toy
+    runs = tmp_path / "runs"
+    run_experiment([RunSpec("toy-accel", "random", seed=s, budget=40, batch_size=10) for s in range(3)], runs,
+                   progress=False)
+    info = export_results(runs, tmp_path / "trials.parquet")
+    model = train(info["path"], model="mlp", targets=["energy_uj"], epochs=5, batch_size=16, progress=False)
+    assert model.problem == "toy-accel" and model.meta["n_train"] + model.meta["n_val"] == 120
+    spec = RunSpec("proxy:toy-accel", "ga", seed=0, budget=10, batch_size=5, problem_options={"model": str(d / "mlp.pt")})
+    run_experiment([spec], tmp_path / "proxy_runs", progress=False)
+    frame = load_results(tmp_path / "proxy_runs")
+    assert len(frame) == 10 and set(frame["problem"]) == {"proxy:toy-accel"}
