@@ -171,7 +171,8 @@ def test_cli_train_eval_predict_recommend(toy, tmp_path, capsys):
 def test_runner_results_train_a_predictor_and_run_on_its_proxy(toy, tmp_path):
     # 'dsegym run' results export to the dataset format; a predictor trains on them; the runner runs the proxy
     from dsegym.datasets import export_results
-    from dsegym.results import RunSpec, load as load_results
+    from dsegym.results import RunSpec
+    from dsegym.results import load as load_results
     from dsegym.runner import run_experiment
     d, _ = toy
     runs = tmp_path / "runs"
