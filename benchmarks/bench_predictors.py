@@ -239,20 +239,23 @@ def main() -> None:
     ap.add_argument("--dram", help="a DRAM dataset from 'dsegym collect archgym-dram-random' (else collected)")
     ap.add_argument("--only", nargs="+", choices=["1", "2", "3", "4", "5"])
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--epochs", type=int, help="override the sections' epoch limits (a shorter run)")
+    ap.add_argument("--designs", type=int, help="override the designs sampled for sections 2 and 4")
     args = ap.parse_args()
     q = args.quick
     out: dict = {}
     only = set(args.only or "12345")
     if "5" in only:
         inference(out)
+    e, n = args.epochs, args.designs
     if "1" in only:
-        in_distribution(500 if q else 5000, 30 if q else 300, out)
+        in_distribution(500 if q else 5000, e or (30 if q else 300), out)
     if "4" in only:
-        recommender(100 if q else 400, 10 if q else 40, out, kinds=("mlp",))
+        recommender(n or (100 if q else 400), e or (10 if q else 40), out, kinds=("mlp",))
     if "2" in only:
-        unseen_workloads(60 if q else 400, 10 if q else 60, out)
+        unseen_workloads(n or (60 if q else 400), e or (10 if q else 60), out)
     if "3" in only:
-        dram(args.dram, 2000 if q else 20_000, 30 if q else 200, out)
+        dram(args.dram, 2000 if q else 20_000, e or (30 if q else 200), out)
     if args.json:
         from dsegym.results import _plain
         with open(args.json, "w") as f:
