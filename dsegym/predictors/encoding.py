@@ -52,7 +52,23 @@ class DesignEncoder:
 
     def flat(self, frame) -> np.ndarray:
         """(n, width) float32: every token's features side by side."""
-        u = self.space.to_unit_batch(design_columns(frame, self.space))
+        cols = design_columns(frame, self.space)
+        u = np.empty((len(cols), len(self.space)))
+        # Per-parameter checks only (no constraint check): a predictor may be asked about any grid point,
+        # and this path is the inference hot spot (the space's full validation is several times slower).
+        import pandas as pd
+        for j, p in enumerate(self.space.params):
+            raw = cols[p.name].to_numpy()
+            if hasattr(p, "values") and not p.numeric:  # strings: pandas' hashed lookup, not a Python loop
+                idx = pd.Categorical(raw, categories=list(p.values)).codes.astype(np.int64)
+                bad = idx < 0
+            else:
+                v = p.coerce(raw)
+                bad = ~p.valid_mask(v)
+            if bad.any():
+                raise InvalidDesignError(f"parameter '{p.name}' has invalid value {raw[np.argmax(bad)]!r}; "
+                                         f"allowed: {p.allowed()}")
+            u[:, j] = (idx + 0.5) / p.cardinality if hasattr(p, "values") and not p.numeric else p.to_unit(v)
         parts = []
         for j, (p, w) in enumerate(zip(self.space.params, self.token_widths)):
             parts.append(u[:, j:j + 1])

@@ -33,7 +33,7 @@ class MLPEnsemble(nn.Module):
 
     def forward(self, x):  # x: (n, f) -> (members, n, out)
         act = nn.functional.silu
-        z = act(torch.einsum("nf,mfh->mnh", x, self.w1) + self.b1)
+        z = act(torch.matmul(x, self.w1) + self.b1)  # (n, f) @ (m, f, h) broadcasts to (m, n, h)
         z = act(torch.bmm(z, self.w2) + self.b2)
         return torch.bmm(z, self.w3) + self.b3
 
