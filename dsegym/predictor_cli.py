@@ -103,7 +103,7 @@ def _design_frame(frame, space):
 
 def cmd_recommend(args) -> None:
     from .predictors.model import load
-    from .predictors.recommend import recommend
+    from .predictors.recommender import recommend
     from .registry import make
     cli = _cli()
     options = {k: cli._literal(v) for k, v in cli._pairs(args.arg, "--arg").items()}

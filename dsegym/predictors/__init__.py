@@ -12,7 +12,7 @@ import importlib
 
 KINDS = ("mlp", "transformer", "gnn")
 _EXPORTS = {"train": "model", "load": "model", "Predictor": "model", "ModelFileError": "model",
-            "regression_metrics": "metrics", "evaluate": "evaluation", "recommend": "recommend",
+            "regression_metrics": "metrics", "evaluate": "evaluation", "recommend": "recommender",
             "make_proxy": "proxy"}
 __all__ = ["KINDS", "ModelFileError", "Predictor", "evaluate", "load", "make_proxy", "recommend",
            "regression_metrics", "train"]
