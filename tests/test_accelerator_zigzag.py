@@ -75,8 +75,8 @@ def test_energy_scales_agree_with_zigzag(merged):
 @pytest.mark.xfail(strict=True, reason=(
     "measured Kendall tau 0.71 (energy) and 0.70 (latency) against the committed ZigZag fixture (ports of "
     "32 x max(rows, cols) bits, OX x OY unrolling), below the 0.8 the issue demands; docs/validation.md "
-    "(Accelerator, ZigZag) gives the per-layer taus and the cause found (ZigZag stalls ws/is arrays 2x on the "
-    "per-cycle partial sums of its one-register PE). strict: this starts failing (and must be un-marked) "
+    "(Accelerator, ZigZag) gives the per-layer taus and the cause found (ZigZag stalls ws/is arrays 2x on the per-cycle "
+    "weight or partial-sum traffic of its one-register PE). strict: this starts failing (and must be un-marked) "
     "once it passes."))
 def test_whole_network_rankings_agree_with_zigzag(merged):
     t = taus(merged)
