@@ -2,6 +2,7 @@
 problem forms, both env checkers, and every agent on both problems."""
 import numpy as np
 import pytest
+from knob_shares import free_knobs
 
 import dsegym
 from dsegym.envs.codesign.cache import default_cache_dir
@@ -55,30 +56,9 @@ def test_lower_precision_is_faster_cheaper_and_less_accurate():
     assert np.allclose(lo["area_mm2"], hi["area_mm2"])  # the same 8x8 fusion units
 
 
-def _free_values(problem, n, seed=0):
-    """(parameter, value, share of designs that forcing the value makes at least as good everywhere)."""
-    space = problem.space
-    base = space.sample_frame(n, seed)
-    ref = problem.objective_matrix(problem.evaluate(base))
-    out = []
-    for p in space.params:
-        idx = np.unique(np.linspace(0, p.cardinality - 1, min(p.cardinality, 4)).round().astype(int))
-        for v in p.value_at(idx):
-            v = v.item() if hasattr(v, "item") else v
-            forced = base.copy()
-            forced[p.name] = v
-            keep = (base[p.name] != v).to_numpy() & space.constraint_mask(
-                {c: forced[c].to_numpy() for c in forced.columns})
-            if keep.sum() < 10:
-                continue
-            cost = problem.objective_matrix(problem.evaluate(forced[keep].reset_index(drop=True)))
-            out.append((p.name, v, float((cost <= ref[keep]).all(axis=1).mean())))
-    return out
-
-
 @pytest.mark.parametrize("pid,n,opts", [("quant-digits", 40, FAST), ("codesign-digits", 40, BRIEF)])
 def test_no_value_of_any_knob_is_free(pid, n, opts):
-    shares = _free_values(dsegym.make(pid, **opts), n)
+    shares = free_knobs(dsegym.make(pid, **opts), n, max_values=4, min_kept=10)
     assert len(shares) > 20
     bad = [(k, v, round(s, 3)) for k, v, s in shares if s >= FREE_SHARE]
     assert not bad, f"{pid}: free knob values {bad}"
