@@ -222,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("agents", cmd_agents, "list search agents, their family and whether they return a Pareto set")
     from .experiment_cli import add_parsers as add_experiment_parsers
     add_experiment_parsers(sub, add)
+    from .predictor_cli import add_parsers as add_predictor_parsers
+    add_predictor_parsers(sub, add)
     return parser
 
 

@@ -216,6 +216,11 @@ def spec(problem_id: str) -> ProblemSpec:
         raise UnknownIdError("problem", problem_id, _REGISTRY) from None
 
 
+# Id prefixes served by a factory named lazily ("module:function"), e.g. "proxy:<id>" answered by a
+# predictor; the core never imports the module until such an id is made.
+_PREFIXES: dict[str, str] = {"proxy": "dsegym.predictors.proxy:make_proxy"}
+
+
 def make(problem_id: str, **kwargs: Any):
     """Build a registered problem; ``kwargs`` update the registered defaults.
 
@@ -225,6 +230,11 @@ def make(problem_id: str, **kwargs: Any):
     """
     if not isinstance(problem_id, str):
         raise ConfigError(f"problem id must be a string, got {type(problem_id).__name__}")
+    prefix, sep, rest = problem_id.partition(":")
+    if sep and prefix in _PREFIXES and problem_id not in _REGISTRY:
+        import importlib
+        module, _, fn = _PREFIXES[prefix].partition(":")
+        return getattr(importlib.import_module(module), fn)(rest, **kwargs)
     s = spec(problem_id)
     factory = s.load_factory()
     options = {**s.kwargs, **kwargs}

@@ -28,6 +28,7 @@ _AGENTS: dict[str, str] = {
     "sac": "rl:SAC",
     "marl": "marl:MultiAgentRL",
     "surrogate": "surrogate:SurrogateSearch",
+    "surrogate-mlp": "dsegym.predictors.agents:SurrogateMLP", "surrogate-transformer": "dsegym.predictors.agents:SurrogateTransformer", "surrogate-gnn": "dsegym.predictors.agents:SurrogateGNN",  # noqa: E501
 }
 
 

@@ -12,6 +12,9 @@
 """
 from __future__ import annotations
 
+from .collect import collect, collect_frame
 from .parquet import DATASET_FORMAT, export_results, read_dataset, write_dataset
+from .samplers import SAMPLERS, sample_designs
 
-__all__ = ["DATASET_FORMAT", "export_results", "read_dataset", "write_dataset"]
+__all__ = ["DATASET_FORMAT", "SAMPLERS", "collect", "collect_frame", "export_results", "read_dataset",
+           "sample_designs", "write_dataset"]

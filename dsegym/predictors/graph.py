@@ -1,0 +1,152 @@
+"""Layer graphs for the GNN: one graph per (workload, design), layers as nodes joined in execution order.
+
+A workload's layers form a chain (each layer reads the previous one's output); the design is a global
+feature of the graph. Node features are the log-scaled layer shapes of :func:`layer_features`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+from .encoding import layer_features
+
+
+def graph_data(frame, enc, targets=None) -> dict[str, Any]:
+    """Graphs of a per-layer frame: design features per graph, node features, offsets, summed targets."""
+    keys = ["workload", "design_id", "layer"]
+    missing = [k for k in keys if k not in frame.columns]
+    if missing:
+        raise ConfigError(f"a per-layer frame needs columns {keys}; missing {missing}")
+    f = frame.sort_values(keys, kind="stable").reset_index(drop=True)
+    gid = f.groupby(["workload", "design_id"], sort=False).ngroup().to_numpy()
+    starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    ptr = np.r_[starts, len(f)]
+    first = f.iloc[starts]
+    out = {"design": enc.flat(first), "nodes": layer_features(f), "ptr": ptr,
+           "workload": first["workload"].to_numpy(), "design_id": first["design_id"].to_numpy()}
+    if targets is not None:
+        y = np.stack([np.add.reduceat(f[t].to_numpy(dtype=np.float64), starts) for t in targets], axis=1)
+        out["y"] = y
+    return out
+
+
+def _batch(data, graphs: np.ndarray):
+    """Tensors of a mini-batch of graphs (design, nodes, edge_index, batch vector)."""
+    import torch
+    ptr = data["ptr"]
+    lengths = ptr[graphs + 1] - ptr[graphs]
+    total = int(lengths.sum())
+    offsets = np.repeat(ptr[graphs] - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    node_idx = offsets + np.arange(total)
+    batch = np.repeat(np.arange(len(graphs)), lengths)
+    src = np.flatnonzero(batch[:-1] == batch[1:])
+    edges = np.stack([np.r_[src, src + 1], np.r_[src + 1, src]])
+    return (torch.as_tensor(data["design"][graphs]), torch.as_tensor(data["nodes"][node_idx]),
+            torch.as_tensor(edges, dtype=torch.long), torch.as_tensor(batch, dtype=torch.long))
+
+
+def _forward(net, data, graphs):
+    d, nodes, edges, batch = _batch(data, graphs)
+    return net(d, nodes, edges, batch, len(graphs))
+
+
+def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -> dict[str, Any]:
+    import copy
+
+    import torch
+    from tqdm.auto import tqdm
+    hp = meta["hp"]
+    # Standardised log totals: the network's log-sum-exp output is shifted and scaled the same way.
+    mu, sd = torch.as_tensor(meta["y_mean"], dtype=torch.float32), torch.as_tensor(meta["y_std"], dtype=torch.float32)
+    with torch.no_grad():  # start the per-layer head near the mean log cost per layer
+        mean_nodes = float(np.mean(np.diff(data["ptr"])))
+        net.head.bias.copy_(mu - math.log(mean_nodes))
+    zt = torch.as_tensor(z)
+    opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    best, best_state, stale, epoch = math.inf, None, 0, 0
+    curve = []
+    bar = tqdm(range(1, epochs + 1), desc="train gnn", unit="epoch", disable=not progress)
+    for epoch in bar:
+        net.train()
+        order = tr[rng.permutation(len(tr))]
+        for i in range(0, len(order), batch_size):
+            g = order[i:i + batch_size]
+            pred = (_forward(net, data, g) - mu) / sd
+            loss = ((pred - zt[g]) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+        net.eval()
+        with torch.no_grad():
+            v = float(torch.cat([((_forward(net, data, va[i:i + 4096]) - mu) / sd - zt[va[i:i + 4096]]) ** 2
+                                 for i in range(0, len(va), 4096)]).mean())
+        curve.append(v)
+        bar.set_postfix(val_mse=f"{v:.4g}")
+        if v < best * (1 - 1e-4):
+            best, best_state, stale = v, copy.deepcopy(net.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= patience:
+                break
+    bar.close()
+    net.load_state_dict(best_state)
+    return {"epochs_run": epoch, "best_val_mse": best, "val_curve": curve[-50:]}
+
+
+def raw_graphs(predictor, data, samples: int) -> np.ndarray:
+    """(samples, graphs, targets) predictions in target units (log-sum-exp outputs are log totals)."""
+    import torch
+    net = predictor.net
+    n = len(data["ptr"]) - 1
+    logs = np.asarray(predictor.meta["log_targets"])
+    outs = []
+    with torch.no_grad():
+        for s in range(max(1, samples)):
+            net.train(samples > 1)
+            parts = [_forward(net, data, np.arange(i, min(i + 4096, n))).double().numpy() for i in range(0, n, 4096)]
+            outs.append(np.concatenate(parts))
+    net.eval()
+    out = np.stack(outs)
+    return np.where(logs, np.exp(out), out)
+
+
+def workload_layers(workload) -> tuple[str, Any]:
+    """(name, LayerTable) of a zoo name, a list of Conv/Gemm layers, a DataFrame of layers or a CSV path."""
+    from ..envs.accelerator.layers import layer_table
+    name = workload if isinstance(workload, str) else "custom"
+    return name, layer_table(workload)
+
+
+def predict_graphs(predictor, designs, workload, std: bool) -> np.ndarray:
+    """(samples, n, targets) network totals for every design on its workload."""
+    from .encoding import design_columns
+    if workload is None:
+        if "workload" not in designs.columns:
+            raise ConfigError("a GNN predicts whole networks: pass workload=NAME (or layers), or give the designs "
+                              "a 'workload' column of zoo names")
+        groups = {w: np.flatnonzero(designs["workload"].to_numpy() == w) for w in dict.fromkeys(designs["workload"])}
+    else:
+        groups = {None: np.arange(len(designs))}
+    k = int(predictor.meta["hp"].get("mc_samples", 8)) if std else 1
+    enc = predictor.encoder
+    cols = design_columns(designs, predictor.space)
+    out = np.zeros((k, len(designs), len(predictor.targets)))
+    for w, rows in groups.items():
+        _, lt = workload_layers(workload if w is None else w)
+        nodes = layer_features(_layer_frame(lt))
+        L = len(nodes)
+        dx = enc.flat(cols.iloc[rows])
+        data = {"design": dx, "nodes": np.tile(nodes, (len(rows), 1)), "ptr": np.arange(len(rows) + 1) * L}
+        out[:, rows] = raw_graphs(predictor, data, k)
+    return out
+
+
+def _layer_frame(lt):
+    import pandas as pd
+    return pd.DataFrame({"layer_m": lt.M, "layer_n": lt.N, "layer_k": lt.K, "layer_ifmap_elems": lt.ifmap_elems,
+                         "layer_repeat": lt.repeat})
