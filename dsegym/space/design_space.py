@@ -125,6 +125,19 @@ class DesignSpace:
         """One dict per parameter: name, kind, group, allowed values, cardinality, default, help."""
         return [p.describe() for p in self.params]
 
+    def fingerprint(self) -> str:
+        """A hash of the declaration itself (names, kinds, allowed values, constraints).
+
+        Model files and datasets store it, so a space that changed is caught when they are loaded.
+
+        >>> from dsegym.space import DesignSpace, Categorical
+        >>> len(DesignSpace([Categorical("a", [1, 2])]).fingerprint())
+        16
+        """
+        payload = json.dumps([[p.name, p.kind, p.allowed(), p.cardinality] for p in self.params]
+                             + [[c.name, c.description] for c in self.constraints])
+        return hashlib.sha1(payload.encode()).hexdigest()[:16]
+
     # --- validation ---------------------------------------------------------------------------------
     def _columns(self, designs) -> tuple[dict[str, np.ndarray], int]:
         """Raw columns (defaults filled) from a list of dicts, one dict, a DataFrame, or a mapping of
