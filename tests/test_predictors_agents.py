@@ -6,6 +6,7 @@ final regret over 10 seeds must be lower than random search's over the same seed
 Mann-Whitney U, p < 0.05).
 """
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import mannwhitneyu
 
@@ -23,9 +24,15 @@ def problem():
     return p, scores
 
 
-def _regret(problem, scores, agent, seed, **hp):
+def _history(problem, agent, seed, **hp):
     h = run_search(make(agent, problem, seed=seed, **hp), budget=BUDGET, batch_size=4)
-    return float(h["score"].min() - scores[0])
+    assert len(h) == BUDGET, (agent, seed, len(h))
+    assert problem.space.valid_mask(h[problem.space.names]).all(), (agent, seed)
+    return h
+
+
+def _regret(problem, scores, agent, seed, **hp):
+    return float(_history(problem, agent, seed, **hp)["score"].min() - scores[0])
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,14 @@ def test_predictor_agent_beats_random_search(problem, random_regrets, agent):
     regrets = np.array([_regret(p, scores, agent, s, **FAST) for s in SEEDS])
     pvalue = mannwhitneyu(regrets, random_regrets[list(SEEDS)], alternative="less").pvalue
     assert pvalue < 0.05, (agent, regrets, pvalue)
+
+
+@pytest.mark.parametrize("agent", ["surrogate-mlp", "surrogate-gnn"])
+def test_same_seed_same_history(problem, agent):
+    p, _ = problem
+    first = _history(p, agent, 3, **FAST)
+    again = _history(p, agent, 3, **FAST)
+    pd.testing.assert_frame_equal(first, again)
 
 
 def test_warm_start_from_a_saved_model(problem, random_regrets, tmp_path):
