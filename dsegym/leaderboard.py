@@ -113,6 +113,42 @@ def known_optimum(spec, cache_dir: Path | None = None, best_seen: float | None =
     return out
 
 
+def proxy_fidelity(spec, problem, tdf, cache_dir: Path | None = None, n: int = 1000) -> dict[str, Any]:
+    """How faithfully a proxy problem (``proxy:<id>``, a predictor) ranks designs as its simulator does.
+
+    Kendall tau and Spearman between the proxy's and the simulator's scores (the score the agents
+    optimised) on ``n`` random designs, and on the distinct designs the runs proposed (the ones that
+    decided the ranking). Cached in ``cache_dir/proxy_fidelity.json`` with the optimum.
+    """
+    from scipy.stats import kendalltau, spearmanr
+
+    from .predictors.proxy import rank_fidelity, simulator_of, simulator_weights
+    from .results import _canon, problem_version
+    key = hashlib.sha256(_canon([spec.problem, problem_version(problem), spec.problem_options,
+                                 spec.objective, n]).encode()).hexdigest()[:16]
+    cache_file = cache_dir / "proxy_fidelity.json" if cache_dir else None
+    cache = json.loads(cache_file.read_text()) if cache_file and cache_file.exists() else {}
+    if key in cache:
+        return cache[key]
+    random_designs = rank_fidelity(problem, n=n, seed=0)
+    cols = [f"design.{n}" for n in problem.space.names]
+    proposed = tdf.drop_duplicates(subset=cols)[cols].reset_index(drop=True)
+    proposed.columns = problem.space.names
+    base = simulator_of(problem)
+    true = base.score(base.evaluate(proposed), weights=simulator_weights(problem, base))
+    est = problem.score(problem.evaluate(proposed))
+    out = {"proxy_of": problem.info["proxy_of"], "predictor": problem.info.get("predictor"),
+           "random": random_designs,
+           "proposed": {"kendall_tau": _f(kendalltau(true, est).statistic),
+                        "spearman": _f(spearmanr(true, est).statistic), "n": len(proposed)}}
+    if cache_file is not None:
+        from .results import atomic_output
+        cache[key] = out
+        with atomic_output(cache_file) as tmp:
+            tmp.write_text(json.dumps(cache))
+    return out
+
+
 def _exhaustive(problem) -> dict[str, Any] | None:
     space = problem.space
     if space.has_float:
@@ -230,6 +266,8 @@ def analyse(directory, progress: bool = False) -> dict[str, Any]:
                  "budgets": budgets, "entrants": entrants, "multi_objective": problem.is_multi_objective}
         if problem.is_multi_objective:
             _add_hypervolume(entry, tdf, problem, opt, seen, feas)
+        if problem.info.get("proxy_of"):
+            entry["proxy"] = proxy_fidelity(spec, problem, tdf, cache)
         tasks[task] = entry
     return {"problems": tasks, "across": _across(tasks)}
 
@@ -583,12 +621,30 @@ def build_leaderboard(directory, out=None, progress: bool = True, title: str = "
                            _num(r["best"]), _num(r["spread"])] for r in across["lottery"]]), ""]
         if "plot_hyperparameter_lottery" in plots:
             md += ["![hyperparameter lottery](hyperparameter_lottery.png)", ""]
+    proxies = {task: t["proxy"] for task, t in tasks.items() if "proxy" in t}
+    if proxies:
+        md += ["## Proxy problems", "",
+               "A proxy problem is answered by a learned predictor instead of its simulator. Its rank fidelity is "
+               "the rank correlation between the proxy's scores and the simulator's, on random designs and on the "
+               "designs the agents proposed; a leaderboard on a proxy is only as good as this.", "",
+               _md_table(["problem", "simulator", "predictor", "Kendall tau (random)", "Spearman (random)",
+                          "Kendall tau (proposed)", "designs (random / proposed)"],
+                         [[task, f["proxy_of"], str(f["predictor"]), _num(f["random"]["kendall_tau"]),
+                           _num(f["random"]["spearman"]), _num(f["proposed"]["kendall_tau"]),
+                           f"{f['random']['n']} / {f['proposed']['n']}"] for task, f in proxies.items()]), ""]
     md += ["## Per problem", ""]
     for task, t in tasks.items():
         o = t["optimum"]
         kind = (f"exhaustive optimum over {o['designs']:,} valid designs" if o["kind"] == "exhaustive"
                 else "*best seen* (space too large to enumerate)")
-        md += [f"### {task}", "", f"Optimal score {o['score']:.6g} ({kind}).", "", _task_table(t), ""]
+        md += [f"### {task}", "", f"Optimal score {o['score']:.6g} ({kind}).", ""]
+        if "proxy" in t:
+            f = t["proxy"]
+            md += [f"A proxy of {f['proxy_of']} (a {f['predictor']} predictor): scores are the predictor's. Rank "
+                   f"fidelity against the simulator: Kendall tau {_num(f['random']['kendall_tau'])} on "
+                   f"{f['random']['n']} random designs, {_num(f['proposed']['kendall_tau'])} on the "
+                   f"{f['proposed']['n']} designs the agents proposed.", ""]
+        md += [_task_table(t), ""]
         if t["multi_objective"]:
             h = t["hypervolume"]
             hv_note = (f"Hypervolume over the log-costs of {', '.join(h['objectives'])}, relative to the "

@@ -135,3 +135,40 @@ def test_html_renders_in_headless_chromium(board, tmp_path):
     assert result["images"] == n_plots and result["decoded"] == n_plots
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "probe.html" in line]
     assert console == []
+
+
+def test_proxy_problems_show_their_rank_fidelity_and_a_broken_proxy_shows_as_one(tmp_path):
+    # Two proxies of toy-accel: a predictor trained on the simulator's numbers, and the same predictor
+    # trained on shuffled numbers (it has learnt nothing). The leaderboard must tell them apart.
+    from scipy.stats import kendalltau
+
+    import dsegym
+    from dsegym.datasets import collect_frame
+    from dsegym.predictors import train
+    targets = ["latency_cycles", "energy_uj", "area_mm2"]
+    frame, info = collect_frame("toy-accel", 300, seed=5, progress=False)
+    shuffled = frame.copy()
+    shuffled[targets] = frame[targets].sample(frac=1.0, random_state=0).to_numpy()
+    models = {}
+    for name, data in (("good", frame), ("broken", shuffled)):
+        model = train((data, info), model="mlp", targets=targets, epochs=60, batch_size=32, seed=0, progress=False)
+        models[name] = str(model.save(tmp_path / f"{name}.pt"))
+    specs = [RunSpec("proxy:toy-accel", "random", seed=s, budget=20, batch_size=5, problem_options={"model": m})
+             for m in models.values() for s in (0, 1)]
+    run_experiment(specs, tmp_path / "runs", workers=1, progress=False)
+    report = build_leaderboard(tmp_path / "runs", tmp_path / "out", progress=False)
+    tasks = report["summary"]["problems"]
+    assert len(tasks) == 2 and all("proxy" in t for t in tasks.values())
+    fid = {("good" if "good.pt" in task else "broken"): t["proxy"] for task, t in tasks.items()}
+    # Independent truth: the simulator's own scores on random designs, against each proxy's.
+    sim = dsegym.make("toy-accel")
+    designs = sim.space.sample_frame(500, seed=9)
+    for name, path in models.items():
+        proxy = dsegym.make("proxy:toy-accel", model=path)
+        tau = kendalltau(sim.score(sim.evaluate(designs)), proxy.score(proxy.evaluate(designs))).statistic
+        assert abs(fid[name]["random"]["kendall_tau"] - tau) < 0.1, (name, fid[name], tau)
+    assert fid["good"]["random"]["kendall_tau"] > 0.8 and fid["good"]["proposed"]["kendall_tau"] > 0.6
+    assert abs(fid["broken"]["random"]["kendall_tau"]) < 0.3
+    assert fid["good"]["proposed"]["n"] <= 40 and fid["good"]["random"]["n"] == 1000
+    md = report["markdown"]
+    assert "## Proxy problems" in md and md.count("A proxy of toy-accel") == 2

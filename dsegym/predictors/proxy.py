@@ -88,16 +88,26 @@ def make_proxy(base_id: str, model=None, **options):
                          "version": f"proxy-{pred.meta['space_fingerprint']}-{pred.kind}"})
 
 
+def simulator_of(proxy):
+    """The simulator problem a proxy stands for, built with the proxy's options (less its model)."""
+    from ..registry import make
+    options = {k: v for k, v in proxy.info.get("make_kwargs", {}).items() if k != "model"}
+    return make(proxy.info["proxy_of"], **options)
+
+
+def simulator_weights(proxy, base) -> dict[str, float]:
+    """The simulator's score weights that match the proxy's (objectives the model lacks weigh 0)."""
+    weights = {o.metric: o.weight for o in proxy.optimised}
+    return weights | {o.metric: 0.0 for o in base.optimised if o.metric not in weights}
+
+
 def rank_fidelity(proxy, n: int = 2000, seed: int = 0) -> dict[str, float]:
     """Kendall tau and Spearman between the proxy's and the simulator's scores on ``n`` random designs."""
     from scipy.stats import kendalltau, spearmanr
 
-    from ..registry import make
-    base = make(proxy.info["proxy_of"], **{k: v for k, v in proxy.info.get("make_kwargs", {}).items() if k != "model"})
+    base = simulator_of(proxy)
     designs = proxy.space.sample_frame(n, seed=seed)
-    weights = {o.metric: o.weight for o in proxy.optimised}
-    true = base.score(base.evaluate(designs), weights={m: w for m, w in weights.items()}
-                      | {o.metric: 0.0 for o in base.optimised if o.metric not in weights})
+    true = base.score(base.evaluate(designs), weights=simulator_weights(proxy, base))
     est = proxy.score(proxy.evaluate(designs))
     return {"kendall_tau": float(kendalltau(true, est).statistic), "spearman": float(spearmanr(true, est).statistic),
             "n": int(n)}
