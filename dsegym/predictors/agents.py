@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 
 import numpy as np
 
+from ..agents.hparams import Int, Text
 from ..agents.surrogate import SurrogateSearch
 from ..errors import ConfigError
 from .encoding import DesignEncoder
@@ -170,12 +172,18 @@ class PredictorGuidedSearch(SurrogateSearch):
     family = "surrogate"
     predictor_kind = "mlp"
     description = "predictor-guided search with a dsegym predictor"
-    hyperparameters = {**SurrogateSearch.hyperparameters,  # noqa: RUF012 (the base class's convention) "fit_steps": 150, "learning_rate": 1e-2,
+    # A predictor is refitted after every batch: half the base class's steps keeps a run's cost near
+    # the plain surrogate's (early stopping ends most fits sooner anyway).
+    hyperparameters = {**SurrogateSearch.hyperparameters, "fit_steps": 150, "learning_rate": 1e-2,  # noqa: RUF012
                        "model_path": None, "mc_samples": 8}
+    hparam_rules = {**SurrogateSearch.hparam_rules, "model_path": Text(optional=True),  # noqa: RUF012
+                    "mc_samples": Int(1)}
 
     def __init__(self, problem, seed=None, **hparams):
         if hparams.get("model_factory") is not None:
             raise ConfigError(f"{self.name} brings its own model; use 'surrogate' for a custom model_factory")
+        if isinstance(hparams.get("model_path"), os.PathLike):
+            hparams["model_path"] = os.fspath(hparams["model_path"])
         super().__init__(problem, seed=seed, **hparams)
         prior = None
         if self.hp["model_path"]:
