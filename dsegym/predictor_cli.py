@@ -25,10 +25,9 @@ def cmd_collect(args) -> None:
     from .datasets.collect import collect
     cli = _cli()
     options = {k: cli._literal(v) for k, v in cli._pairs(args.arg, "--arg").items()}
-    if args.ray:
-        raise ConfigError("--ray is not supported by 'collect' yet; use --workers N (a local process pool)")
     info = collect(args.problem, args.n, sampler=args.sampler, seed=args.seed, path=args.output,
-                   workers=args.workers, options=options, progress=not args.json and sys.stderr.isatty())
+                   workers=args.workers, options=options, progress=not args.json and sys.stderr.isatty(),
+                   ray=args.ray)
     cli._emit(info, args.json, f"wrote {info['rows']:,} rows of {info['problem']} to {info['path']} "
                                f"(card: {info['card']})")
 
@@ -133,7 +132,8 @@ def add_parsers(sub, add) -> None:
     p.add_argument("--sampler", choices=SAMPLERS, default="random")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=1, help="local processes simulating in parallel")
-    p.add_argument("--ray", metavar="ADDRESS", help="(not supported yet)")
+    p.add_argument("--ray", metavar="ADDRESS",
+                   help="simulate on Ray: 'auto' (join a running cluster or start one), 'local', or HOST:PORT")
     p.add_argument("--output", "-o", required=True, metavar="FILE.parquet")
     p.add_argument("--arg", "-a", nargs="+", metavar="KEY=VALUE",
                    help="problem options; for accel-layers: workloads=resnet18,vgg16 tech_nm=28 ...")

@@ -41,14 +41,37 @@ def _evaluate_chunk(task):
     return results, problem.score(results), time.perf_counter() - t0
 
 
+def _evaluate_on_ray(chunks, address: str, workers: int, bar) -> list:
+    """The chunks' results in order, each from a Ray task (retried if a worker dies)."""
+    from ..runner import init_ray
+    ray = init_ray(address, num_cpus=workers if workers > 1 else None)
+    task = ray.remote(max_retries=3)(_evaluate_chunk)
+    refs = [task.remote(c) for c in chunks]
+    position = {ref: i for i, ref in enumerate(refs)}
+    outs: list = [None] * len(refs)
+    pending = list(refs)
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        for ref in ready:
+            outs[position[ref]] = ray.get(ref)
+            bar.update(len(outs[position[ref]][0]))
+    return outs
+
+
 def _frame(space, cols):
     import pandas as pd
     return pd.DataFrame({k: cols[k] for k in space.names})
 
 
 def collect_frame(problem_id: str, n: int, sampler: str = "random", seed: int = 0, workers: int = 1,
-                  options: dict[str, Any] | None = None, progress: bool = True):
-    """Sample and simulate ``n`` designs; returns (trial DataFrame, provenance dict)."""
+                  options: dict[str, Any] | None = None, progress: bool = True, ray: str | None = None):
+    """Sample and simulate ``n`` designs; returns (trial DataFrame, provenance dict).
+
+    ``workers`` > 1 simulates chunks of designs in a local process pool; ``ray`` (``"auto"``, ``"local"``
+    or a cluster address, as for ``dsegym run --ray``) sends them to Ray tasks instead. The rows are the
+    same either way: designs are drawn before any chunk is sent. On Ray, the problem must be registered in
+    the workers too (a built-in problem, or one registered through the ``dsegym.problems`` entry point).
+    """
     import pandas as pd
 
     from ..registry import make
@@ -66,7 +89,9 @@ def collect_frame(problem_id: str, n: int, sampler: str = "random", seed: int = 
     from tqdm.auto import tqdm
     bar = tqdm(total=n, desc=f"collect {problem_id}", unit="design", disable=not progress)
     outs = []
-    if workers == 1 or len(chunks) == 1:
+    if ray:
+        outs = _evaluate_on_ray(chunks, ray, workers, bar)
+    elif workers == 1 or len(chunks) == 1:
         for chunk in chunks:
             t0 = time.perf_counter()
             res = problem.evaluate(_frame(space, chunk[2]))
@@ -108,19 +133,25 @@ def collect_frame(problem_id: str, n: int, sampler: str = "random", seed: int = 
 
 
 def collect(problem_id: str, n: int, sampler: str = "random", seed: int = 0, path: str | os.PathLike = "data.parquet",
-            workers: int = 1, options: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Sample ``n`` designs of ``problem_id``, simulate them and write ``path`` plus its dataset card."""
+            workers: int = 1, options: dict[str, Any] | None = None, progress: bool = True,
+            ray: str | None = None) -> dict[str, Any]:
+    """Sample ``n`` designs of ``problem_id``, simulate them and write ``path`` plus its dataset card.
+
+    ``workers``/``ray``: where the designs are simulated (see :func:`collect_frame`)."""
     path = Path(path)
     if path.suffix != ".parquet":
         raise ConfigError(f"the output file must end in .parquet, got '{path}'")
     from .layers import LAYER_PROBLEM, collect_layer_frame
     if problem_id == LAYER_PROBLEM:  # the accelerator's per-layer form; workloads from the options
+        if ray or workers != 1:
+            raise ConfigError(f"'{LAYER_PROBLEM}' is collected in this process (one vectorised call per "
+                              "workload); drop --workers/--ray")
         opts = dict(options or {})
         workloads = opts.pop("workloads", "resnet18")
         fidelity = opts.pop("fidelity", "physical")
         frame, provenance = collect_layer_frame(workloads, n, sampler, seed, fidelity, opts, progress)
     else:
-        frame, provenance = collect_frame(problem_id, n, sampler, seed, workers, options, progress)
+        frame, provenance = collect_frame(problem_id, n, sampler, seed, workers, options, progress, ray=ray)
     write_dataset(frame, path, provenance)
     card = write_card(path, frame, provenance)
     return {"path": str(path), "card": str(card), "rows": len(frame), "problem": problem_id, "sampler": sampler,
