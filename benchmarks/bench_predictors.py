@@ -382,7 +382,7 @@ def main() -> None:
     if "1" in only:
         in_distribution(500 if q else 5000, e or (30 if q else 300), out)
     if "4" in only:
-        recommender(n or (50 if q else 200), e or (10 if q else 40), out, kinds=("mlp",), plots=args.plots)
+        recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=("mlp",), plots=args.plots)
     if "2" in only:
         unseen_workloads(n or (30 if q else 120), e or (10 if q else 30), out, args.plots)
     if "3" in only:
