@@ -97,7 +97,8 @@ def unseen_workloads(n_designs: int, epochs: int, out: dict, plots: str | None =
     BATCHES, ``n_designs`` random designs per batch size (disjoint); no transformer or LLM shape is
     seen. Test: 500 other random designs on each LLM/transformer problem, whole-network latency_cycles
     from the problem's simulator. Models: the analytic roofline (no learning), the per-layer MLP on log
-    layer shapes (the earlier baseline), and the per-layer MLP and layer-graph GNN on roofline inputs.
+    layer shapes (the earlier baseline), and the per-layer MLP and layer-graph GNN on roofline inputs
+    (the GNN with the per-layer loss beside the whole-network one, ``node_loss=1``).
     ``seed`` draws the training designs and seeds the models (the test designs stay the same).
     """
     import dsegym
@@ -110,15 +111,16 @@ def unseen_workloads(n_designs: int, epochs: int, out: dict, plots: str | None =
     truth = {w: dsegym.make("accel-" + w.replace("_", "-")).evaluate(designs)["latency_cycles"].to_numpy()
              for w in LLM}
     res, preds = {}, {}
-    runs = [("roofline", None, None, None), ("mlp-shape", "mlp", "shape", 512),
-            ("mlp-roofline", "mlp", "roofline", 512), ("gnn-roofline", "gnn", "roofline", 32)]
+    runs = [("roofline", None, 0, {}), ("mlp-shape", "mlp", 512, {"features": "shape"}),
+            ("mlp-roofline", "mlp", 512, {"features": "roofline"}),
+            ("gnn-roofline", "gnn", 32, {"features": "roofline", "node_loss": 1.0})]
     runs = [r for r in runs if r[0] in models]
-    for name, kind, feats, bs in runs:
+    for name, kind, bs, hp in runs:
         t0 = _t()
         model = None
         if kind is not None:
             model = train(tr, model=kind, targets=["latency_cycles"], seed=seed, epochs=epochs, patience=15,
-                          batch_size=bs, progress=False, features=feats)
+                          batch_size=bs, progress=False, **hp)
         res[name] = {"train_s": _t() - t0,
                      "epochs": model.meta["history"]["epochs_run"] if model is not None else 0}
         taus = []

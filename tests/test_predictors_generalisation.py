@@ -80,7 +80,7 @@ def test_roofline_models_persist_and_the_gnn_reads_them(cnn_models, tmp_path):
     rows = _per_layer(make_space().sample_frame(5, seed=1), LLM_GEMMS)
     pd.testing.assert_frame_equal(back.predict(rows), roof_model.predict(rows))
     gnn = train(data, model="gnn", targets=["latency_cycles"], seed=0, epochs=2, batch_size=32, progress=False,
-                features="roofline")
+                features="roofline", node_loss=1.0)
     problem = dsegym.make("accel-bert-base")
     designs = problem.space.sample_frame(4, seed=2)
     pred = load(gnn.save(tmp_path / "g.pt")).predict(designs, workload="bert_base")["latency_cycles"].to_numpy()

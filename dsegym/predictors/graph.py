@@ -44,8 +44,11 @@ def graph_data(frame, enc, targets=None, meta=None) -> dict[str, Any]:
     out = {"design": enc.flat(first), "nodes": nodes, "offset": offset.astype(np.float32), "ptr": ptr,
            "workload": first["workload"].to_numpy(), "design_id": first["design_id"].to_numpy()}
     if targets is not None:
-        y = np.stack([np.add.reduceat(f[t].to_numpy(dtype=np.float64), starts) for t in targets], axis=1)
-        out["y"] = y
+        per_layer = np.stack([f[t].to_numpy(dtype=np.float64) for t in targets], axis=1)
+        out["y"] = np.add.reduceat(per_layer, starts, axis=0)
+        # each layer's own cost, for the optional per-node loss (hp node_loss): deep supervision that the
+        # per-layer form offers and BRP-NAS's whole-network labels do not
+        out["node_y"] = np.log(np.maximum(per_layer, 1e-300)).astype(np.float32)
     return out
 
 
@@ -62,12 +65,13 @@ def _batch(data, graphs: np.ndarray):
     edges = np.stack([np.r_[src, src + 1], np.r_[src + 1, src]])
     return (torch.as_tensor(data["design"][graphs]), torch.as_tensor(data["nodes"][node_idx]),
             torch.as_tensor(edges, dtype=torch.long), torch.as_tensor(batch, dtype=torch.long),
-            torch.as_tensor(data["offset"][node_idx]))
+            torch.as_tensor(data["offset"][node_idx])), node_idx
 
 
-def _forward(net, data, graphs):
-    d, nodes, edges, batch, offset = _batch(data, graphs)
-    return net(d, nodes, edges, batch, len(graphs), offset)
+def _forward(net, data, graphs, return_nodes: bool = False):
+    (d, nodes, edges, batch, offset), node_idx = _batch(data, graphs)
+    out = net(d, nodes, edges, batch, len(graphs), offset, return_nodes=return_nodes)
+    return (out, node_idx) if return_nodes else out
 
 
 def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -> dict[str, Any]:
@@ -85,6 +89,10 @@ def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, pro
         ratio = np.log(np.maximum(data["y"][tr], 1e-300)) - lse[tr]
         net.head.bias.copy_(torch.as_tensor(ratio.mean(axis=0), dtype=torch.float32))
     zt = torch.as_tensor(z)
+    node_w = float(hp.get("node_loss", 0.0))
+    if node_w > 0 and "node_y" not in data:
+        raise ConfigError("node_loss needs per-layer targets in the graph data")
+    node_y = torch.as_tensor(data["node_y"]) if node_w > 0 else None
     opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     best, best_state, stale, epoch = math.inf, None, 0, 0
@@ -95,8 +103,12 @@ def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, pro
         order = tr[rng.permutation(len(tr))]
         for i in range(0, len(order), batch_size):
             g = order[i:i + batch_size]
-            pred = (_forward(net, data, g) - mu) / sd
-            loss = ((pred - zt[g]) ** 2).mean()
+            if node_w > 0:
+                (total, z_nodes), node_idx = _forward(net, data, g, return_nodes=True)
+                loss = (((total - mu) / sd - zt[g]) ** 2).mean()
+                loss = loss + node_w * (((z_nodes - node_y[node_idx]) / sd) ** 2).mean()
+            else:
+                loss = ((((_forward(net, data, g) - mu) / sd) - zt[g]) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()

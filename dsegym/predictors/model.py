@@ -36,7 +36,8 @@ DEFAULT_HP = {
     "mlp": {"hidden": 128, "members": 5, "lr": 3e-3, "weight_decay": 1e-5, "features": "shape"},
     "transformer": {"d": 48, "heads": 4, "depth": 2, "bins": 8, "dropout": 0.1, "lr": 2e-3, "weight_decay": 1e-5,
                     "cls_weight": 0.2, "mc_samples": 8, "features": "shape"},
-    "gnn": {"hidden": 64, "depth": 3, "dropout": 0.1, "lr": 3e-3, "weight_decay": 1e-5, "mc_samples": 8, "features": "shape"},
+    "gnn": {"hidden": 64, "depth": 3, "dropout": 0.1, "lr": 3e-3, "weight_decay": 1e-5, "mc_samples": 8, "features": "shape",
+            "node_loss": 0.0},
 }
 # Per-layer models' layer inputs: "shape" (log layer dimensions) or "roofline" (those plus design x layer
 # features and a roofline prior that latency targets are learned as a ratio over; see
