@@ -121,8 +121,8 @@ def unseen_workloads(n_designs: int, epochs: int, out: dict, plots: str | None =
         if kind is not None:
             model = train(tr, model=kind, targets=["latency_cycles"], seed=seed, epochs=epochs, patience=15,
                           batch_size=bs, progress=False, **hp)
-        res[name] = {"train_s": _t() - t0,
-                     "epochs": model.meta["history"]["epochs_run"] if model is not None else 0}
+        res[name] = {"train_s": _t() - t0, "epochs": model.meta["history"]["epochs_run"] if model else 0,
+                     "val_curve": model.meta["history"]["val_curve"] if model else []}  # CNN validation designs
         taus = []
         for w in LLM:
             p = dsegym.make("accel-" + w.replace("_", "-"))
@@ -236,14 +236,16 @@ def _true_latency(classes, shapes):
 
 
 @_one_thread
-def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp",), plots: str | None = None) -> None:
+def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp",), plots: str | None = None,
+                seed: int = 0) -> None:
     """Section 4: one-shot design recommendation for GEMMs never seen in training.
 
     Training: every distinct layer shape of the CNN zoo at batch sizes BATCHES, each simulated alone,
     on ``n_designs`` random designs plus the class grid. Test: every distinct GEMM/conv shape of
     the LLM/transformer zoo; the truth is exhaustive: every class simulated on every test shape. A
     recommendation counts as within 5% when its simulated latency is at most 1.05 x the optimum; top-1
-    when it is an optimal class (classes of equal simulated latency are all optimal).
+    when it is an optimal class (classes of equal simulated latency are all optimal). ``seed`` draws the
+    random training designs and seeds the model.
     """
     from dsegym.datasets.layers import layer_rows
     from dsegym.envs.accelerator.space import make_space
@@ -256,7 +258,7 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp",), plots: s
     cnn_shapes, llm_shapes = _unique_layers(variants), _unique_layers(LLM)
     # training: random designs plus the class grid itself on every distinct CNN layer shape (batch variants
     # included), each simulated alone (so a repeated shape would only repeat a row)
-    designs = pd.concat([space.sample_frame(n_designs, seed=0), full], ignore_index=True)
+    designs = pd.concat([space.sample_frame(n_designs, seed=seed), full], ignore_index=True)
     frame = layer_rows(designs, "cnn-shapes", _shape_table(cnn_shapes), chained=False)
     frame.insert(0, "problem", "accel-layers")
     for c, v in (("run_id", "bench"), ("agent", "sampler:random"), ("seed", 0)):
@@ -284,13 +286,13 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp",), plots: s
         return {"within_5pct": float(np.mean(ratio <= 1.05)), "top1": float(np.mean(optimal[choice, np.arange(len(choice))])),
                 "mean_ratio": float(np.mean(ratio)), "worst_ratio": float(ratio.max()),
                 "within_5pct_unseen_only": float(np.mean(ratio[unseen] <= 1.05)), "ratios": ratio}
-    res = {"classes": len(full), "llm_shapes": len(llm_shapes), "unseen_shapes": int(unseen.sum()),
+    res = {"seed": seed, "classes": len(full), "llm_shapes": len(llm_shapes), "unseen_shapes": int(unseen.sum()),
            "cnn_shapes": len(cnn_shapes), "train_rows": len(frame),
            "floor_most_frequent": score(np.full(len(llm_shapes), most_frequent)),
            "floor_largest_array": score(np.full(len(llm_shapes), largest_cls))}
     for kind in kinds:
         t0 = _t()
-        model = train((frame, meta), model=kind, targets=["latency_ms"], seed=0, epochs=epochs, patience=15,
+        model = train((frame, meta), model=kind, targets=["latency_ms"], seed=seed, epochs=epochs, patience=15,
                       batch_size=512, progress=False, features="roofline")
         rec = recommend_layers(model, full, llm_shapes)
         res[kind] = {**score(rec["choice"].to_numpy()), "train_s": _t() - t0,
