@@ -55,6 +55,8 @@ def test_batch_variants_scale_the_work_and_reject_bad_names():
     assert sorted(set(frame["workload"])) == ["resnet18", "resnet18@b2"] and prov["batches"] == [1, 2]
     assert frame.groupby("workload")["design_id"].nunique().tolist() == [3, 3]
     assert frame["design_id"].nunique() == 6  # each batch size gets its own designs
+    named, _ = collect_layer_frame(["resnet18", "resnet18@b2"], 3, seed=0, progress=False)
+    assert named["design_id"].nunique() == 3 and len(named) == len(frame)  # variants named: shared designs
     with pytest.raises(ConfigError, match="@b"):
         workload_layers("resnet18@bx")
     with pytest.raises(UnknownIdError):

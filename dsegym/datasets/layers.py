@@ -118,12 +118,14 @@ def collect_layer_frame(workloads, n: int, sampler: str = "random", seed: int = 
         raise ConfigError(f"batches must be distinct integers >= 1, got {batches!r}")
     if isinstance(workloads, str):
         workloads = [w for w in workloads.split(",") if w]
-    tables = _tables([w if b == 1 else f"{w}@b{b}" for b in batches for w in (workloads or [])])
+    names = list(dict.fromkeys((w if b == 1 else f"{w}@b{b}", j) for j, b in enumerate(batches)
+                               for w in (workloads or [])))
+    tables = _tables([name for name, _ in names])
     space = make_space()
     designs = pd.DataFrame(sample_designs(space, n * len(batches), sampler, seed))
     parts = []
-    for w, t in tqdm(tables.items(), desc="collect per-layer", disable=not progress):
-        j = batches.index(int(w.partition("@b")[2] or 1))
+    for (w, j), t in tqdm(zip(names, tables.values()), total=len(names), desc="collect per-layer",
+                          disable=not progress):
         part = layer_rows(designs.iloc[j * n:(j + 1) * n].reset_index(drop=True), w, t, fidelity, options)
         part["design_id"] += j * n
         parts.append(part)
