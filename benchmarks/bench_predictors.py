@@ -393,7 +393,7 @@ def main() -> None:
     if "4" in only:
         recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=("mlp",), plots=args.plots)
     if "2" in only:
-        unseen_workloads(n or (30 if q else 120), e or (10 if q else 30), out, args.plots)
+        unseen_workloads(n or (30 if q else 120), e or (10 if q else 60), out, args.plots)
     if "3" in only:
         dram(args.dram, 2000 if q else 20_000, e or (30 if q else 200), out)
     if args.json:
