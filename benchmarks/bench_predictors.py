@@ -5,14 +5,16 @@
 1. Accelerator, in distribution: an MLP trained on <= 5,000 sampled designs of accel-resnet18 (design
    form), scored on 2,000 fresh designs: latency_ms and energy_uj MAPE (target <= 1%) and Kendall tau
    (target >= 0.95).
-2. Unseen workloads: per-layer MLP and layer-graph GNN trained on the CNN zoo (ResNet-18/50, VGG-16,
-   MobileNetV2), scored on the transformer/LLM problems' network latency: Kendall tau (target >= 0.9).
+2. Unseen workloads: trained on the CNN zoo only (ResNet-18/50, VGG-16, MobileNetV2 at batch sizes
+   1-16), the analytic roofline, per-layer MLPs (log shapes; roofline inputs) and the layer-graph GNN
+   (roofline inputs) rank designs on each transformer/LLM problem's network latency: Kendall tau
+   (target >= 0.9 on each).
 3. DRAM proxy: an MLP trained on <= 20,000 samples of archgym-dram-random, RMSE as % of range on
    held-out samples (target <= 0.6%, ArchGym's random forest reported 0.61% from ~400K samples).
-4. Recommender: a per-layer model trained on CNN layer shapes picks, for each GEMM of the LLM zoo
-   (never seen), the latency-optimal design among a fixed grid of classes; share within 5% of the
-   optimum (target >= 90%) and top-1 accuracy, beside the trivial floors (most frequent class, largest
-   array).
+4. Recommender: a per-layer MLP (roofline inputs) trained on CNN layer shapes picks, for each layer
+   shape of the LLM/transformer zoo (never seen), the latency-optimal design among 300 classes; the
+   truth is every class simulated on every test shape. Share within 5% of the optimum (target >= 90%)
+   and top-1 accuracy, beside the trivial floors (most frequent class, largest array).
 5. Inference: designs per second, batched on the CPU (target >= 1e5), as a ratio to the simulator.
 """
 from __future__ import annotations
