@@ -1,7 +1,11 @@
 """Layer graphs for the GNN: one graph per (workload, design), layers as nodes joined in execution order.
 
 A workload's layers form a chain (each layer reads the previous one's output); the design is a global
-feature of the graph. Node features are the log-scaled layer shapes of :func:`layer_features`.
+feature of the graph. Node features are the log-scaled layer shapes of :func:`layer_features` and, for
+a model trained with ``features="roofline"``, the design x layer features of
+:func:`dsegym.datasets.layers.roofline_features`; each node's output is offset by the log of its
+repeat (times its roofline latency), so the network learns a per-layer ratio that transfers to shapes
+and repeat counts it never saw.
 """
 from __future__ import annotations
 
@@ -14,8 +18,19 @@ from ..errors import ConfigError
 from .encoding import layer_features
 
 
-def graph_data(frame, enc, targets=None) -> dict[str, Any]:
-    """Graphs of a per-layer frame: design features per graph, node features, offsets, summed targets."""
+def _nodes(frame, meta, targets) -> tuple[np.ndarray, np.ndarray]:
+    """Node features and (N, targets) log offsets of each node's output."""
+    if meta is None:  # shape features only, offset log repeat
+        rep = np.log(frame["layer_repeat"].to_numpy(dtype=np.float64))[:, None]
+        return layer_features(frame), np.repeat(rep, len(targets or [None]), axis=1)
+    from .model import layer_inputs
+    x, scale = layer_inputs(frame, meta)
+    return x, np.log(scale)
+
+
+def graph_data(frame, enc, targets=None, meta=None) -> dict[str, Any]:
+    """Graphs of a per-layer frame: design features per graph, node features and offsets, graph
+    boundaries (``ptr``), summed targets. ``meta``: the model's metadata (which layer inputs)."""
     keys = ["workload", "design_id", "layer"]
     missing = [k for k in keys if k not in frame.columns]
     if missing:
@@ -25,11 +40,15 @@ def graph_data(frame, enc, targets=None) -> dict[str, Any]:
     starts = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
     ptr = np.r_[starts, len(f)]
     first = f.iloc[starts]
-    out = {"design": enc.flat(first), "nodes": layer_features(f), "ptr": ptr,
+    nodes, offset = _nodes(f, meta, targets)
+    out = {"design": enc.flat(first), "nodes": nodes, "offset": offset.astype(np.float32), "ptr": ptr,
            "workload": first["workload"].to_numpy(), "design_id": first["design_id"].to_numpy()}
     if targets is not None:
-        y = np.stack([np.add.reduceat(f[t].to_numpy(dtype=np.float64), starts) for t in targets], axis=1)
-        out["y"] = y
+        per_layer = np.stack([f[t].to_numpy(dtype=np.float64) for t in targets], axis=1)
+        out["y"] = np.add.reduceat(per_layer, starts, axis=0)
+        # each layer's own cost, for the optional per-node loss (hp node_loss): deep supervision that the
+        # per-layer form offers and BRP-NAS's whole-network labels do not
+        out["node_y"] = np.log(np.maximum(per_layer, 1e-300)).astype(np.float32)
     return out
 
 
@@ -45,12 +64,14 @@ def _batch(data, graphs: np.ndarray):
     src = np.flatnonzero(batch[:-1] == batch[1:])
     edges = np.stack([np.r_[src, src + 1], np.r_[src + 1, src]])
     return (torch.as_tensor(data["design"][graphs]), torch.as_tensor(data["nodes"][node_idx]),
-            torch.as_tensor(edges, dtype=torch.long), torch.as_tensor(batch, dtype=torch.long))
+            torch.as_tensor(edges, dtype=torch.long), torch.as_tensor(batch, dtype=torch.long),
+            torch.as_tensor(data["offset"][node_idx])), node_idx
 
 
-def _forward(net, data, graphs):
-    d, nodes, edges, batch = _batch(data, graphs)
-    return net(d, nodes, edges, batch, len(graphs))
+def _forward(net, data, graphs, return_nodes: bool = False):
+    (d, nodes, edges, batch, offset), node_idx = _batch(data, graphs)
+    out = net(d, nodes, edges, batch, len(graphs), offset, return_nodes=return_nodes)
+    return (out, node_idx) if return_nodes else out
 
 
 def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -> dict[str, Any]:
@@ -61,10 +82,17 @@ def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, pro
     hp = meta["hp"]
     # Standardised log totals: the network's log-sum-exp output is shifted and scaled the same way.
     mu, sd = torch.as_tensor(meta["y_mean"], dtype=torch.float32), torch.as_tensor(meta["y_std"], dtype=torch.float32)
-    with torch.no_grad():  # start the per-layer head near the mean log cost per layer
-        mean_nodes = float(np.mean(np.diff(data["ptr"])))
-        net.head.bias.copy_(mu - math.log(mean_nodes))
+    with torch.no_grad():  # start the head at the mean log ratio of a graph's total to its summed offsets
+        off = data["offset"].astype(np.float64)
+        top = off.max(axis=0)
+        lse = np.log(np.add.reduceat(np.exp(off - top), data["ptr"][:-1], axis=0)) + top
+        ratio = np.log(np.maximum(data["y"][tr], 1e-300)) - lse[tr]
+        net.head.bias.copy_(torch.as_tensor(ratio.mean(axis=0), dtype=torch.float32))
     zt = torch.as_tensor(z)
+    node_w = float(hp.get("node_loss", 0.0))
+    if node_w > 0 and "node_y" not in data:
+        raise ConfigError("node_loss needs per-layer targets in the graph data")
+    node_y = torch.as_tensor(data["node_y"]) if node_w > 0 else None
     opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     best, best_state, stale, epoch = math.inf, None, 0, 0
@@ -75,8 +103,12 @@ def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, pro
         order = tr[rng.permutation(len(tr))]
         for i in range(0, len(order), batch_size):
             g = order[i:i + batch_size]
-            pred = (_forward(net, data, g) - mu) / sd
-            loss = ((pred - zt[g]) ** 2).mean()
+            if node_w > 0:
+                (total, z_nodes), node_idx = _forward(net, data, g, return_nodes=True)
+                loss = (((total - mu) / sd - zt[g]) ** 2).mean()
+                loss = loss + node_w * (((z_nodes - node_y[node_idx]) / sd) ** 2).mean()
+            else:
+                loss = ((((_forward(net, data, g) - mu) / sd) - zt[g]) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -119,6 +151,9 @@ def workload_layers(workload) -> tuple[str, Any]:
     """(name, LayerTable) of a zoo name, a list of Conv/Gemm layers, a DataFrame of layers or a CSV path."""
     from ..envs.accelerator.layers import layer_table
     name = workload if isinstance(workload, str) else "custom"
+    if isinstance(workload, str) and "@b" in workload:  # a batch variant of a zoo workload
+        from ..datasets.layers import workload_layers as variant
+        workload = variant(workload)
     return name, layer_table(workload)
 
 
@@ -138,10 +173,13 @@ def predict_graphs(predictor, designs, workload, std: bool) -> np.ndarray:
     out = np.zeros((k, len(designs), len(predictor.targets)))
     for w, rows in groups.items():
         _, lt = workload_layers(workload if w is None else w)
-        nodes = layer_features(_layer_frame(lt))
-        L = len(nodes)
+        L = len(lt)
+        per_layer = cols.iloc[np.repeat(rows, L)].reset_index(drop=True)
+        per_layer = per_layer.join(_layer_frame(lt).iloc[np.tile(np.arange(L), len(rows))].reset_index(drop=True))
+        nodes, offset = _nodes(per_layer, predictor.meta, predictor.targets)
         dx = enc.flat(cols.iloc[rows])
-        data = {"design": dx, "nodes": np.tile(nodes, (len(rows), 1)), "ptr": np.arange(len(rows) + 1) * L}
+        data = {"design": dx, "nodes": nodes, "offset": offset.astype(np.float32),
+                "ptr": np.arange(len(rows) + 1) * L}
         out[:, rows] = raw_graphs(predictor, data, k)
     return out
 

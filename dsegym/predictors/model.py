@@ -33,11 +33,16 @@ MODEL_VERSION = 1
 KINDS = ("mlp", "transformer", "gnn")
 ADDITIVE = ("latency_cycles", "latency_ms", "energy_uj", "dram_bytes")  # per-layer metrics that sum over a network
 DEFAULT_HP = {
-    "mlp": {"hidden": 128, "members": 5, "lr": 3e-3, "weight_decay": 1e-5},
+    "mlp": {"hidden": 128, "members": 5, "lr": 3e-3, "weight_decay": 1e-5, "features": "shape"},
     "transformer": {"d": 48, "heads": 4, "depth": 2, "bins": 8, "dropout": 0.1, "lr": 2e-3, "weight_decay": 1e-5,
-                    "cls_weight": 0.2, "mc_samples": 8},
-    "gnn": {"hidden": 64, "depth": 3, "dropout": 0.1, "lr": 3e-3, "weight_decay": 1e-5, "mc_samples": 8},
+                    "cls_weight": 0.2, "mc_samples": 8, "features": "shape"},
+    "gnn": {"hidden": 64, "depth": 3, "dropout": 0.1, "lr": 3e-3, "weight_decay": 1e-5, "mc_samples": 8, "features": "shape",
+            "node_loss": 0.0},
 }
+# Per-layer models' layer inputs: "shape" (log layer dimensions) or "roofline" (those plus design x layer
+# features and a roofline prior that latency targets are learned as a ratio over; see
+# dsegym.datasets.layers.roofline_features). Ignored by design-form models.
+LAYER_INPUTS = ("shape", "roofline")
 
 
 class ModelFileError(DatasetError):
@@ -94,15 +99,15 @@ class Predictor:
     def _inputs(self, frame) -> np.ndarray:
         x = self.encoder.flat(frame)
         if self.form == "layer":
-            x = np.concatenate([x, layer_features(frame)], axis=1)
+            x = np.concatenate([x, layer_inputs(frame, self.meta)[0]], axis=1)
         return x
 
     def _per_repeat(self, frame) -> np.ndarray | None:
-        """Per-layer models predict additive metrics per repeat of a layer; (n, targets) multipliers."""
+        """Per-layer models predict additive metrics per repeat of a layer (and, with roofline inputs,
+        latency as a ratio over the roofline); (n, targets) multipliers."""
         if self.form != "layer":
             return None
-        rep = frame["layer_repeat"].to_numpy(dtype=np.float64)[:, None]
-        return np.where(np.array([t in ADDITIVE for t in self.targets])[None], rep, 1.0)
+        return layer_inputs(frame, self.meta)[1]
 
     def _to_units(self, z: np.ndarray) -> np.ndarray:
         """Standardised network outputs (..., targets) back to the targets' units."""
@@ -145,10 +150,13 @@ class Predictor:
             from .graph import predict_graphs
             samples = predict_graphs(self, designs, workload, std)
         else:
-            x = self._inputs(designs)
+            x = self.encoder.flat(designs)
+            scale = None
+            if self.form == "layer":
+                lx, scale = layer_inputs(designs, self.meta)
+                x = np.concatenate([x, lx], axis=1)
             samples_parts = [self.raw(x[i:i + batch_size], None if std else 1) for i in range(0, len(x), batch_size)]
             samples = np.concatenate(samples_parts, axis=1)
-            scale = self._per_repeat(designs)
             if scale is not None:
                 samples = samples * scale[None]
         mean = samples.mean(axis=0)
@@ -184,16 +192,40 @@ class Predictor:
             raise ModelFileError(f"the model predicts '{self.problem}', not '{problem.id}'")
 
 
+def layer_inputs(frame, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Layer features of a per-layer frame and the (n, targets) multipliers of the network's outputs:
+    the layer's repeat for additive targets, times the roofline latency for latency targets when the
+    model reads roofline inputs (``hp["features"]``)."""
+    x = layer_features(frame)
+    rep = frame["layer_repeat"].to_numpy(dtype=np.float64)
+    scale = np.stack([rep if t in ADDITIVE else np.ones_like(rep) for t in meta["targets"]], axis=1)
+    if meta["hp"].get("features", "shape") == "roofline":
+        from ..datasets.layers import roofline_features, roofline_prior
+        rx, roof = roofline_features(frame)
+        x = np.concatenate([x, rx], axis=1)
+        scale = scale * roofline_prior(frame, roof, meta["targets"])
+    return x, scale
+
+
+def n_layer_inputs(meta: dict[str, Any]) -> int:
+    if meta["form"] not in ("layer", "graph"):
+        return 0
+    if meta["hp"].get("features", "shape") == "roofline":
+        from ..datasets.layers import ROOFLINE_FEATURES
+        return 5 + len(ROOFLINE_FEATURES)
+    return 5
+
+
 def build_net(meta: dict[str, Any], encoder: DesignEncoder):
     from . import nets
     hp, n_out = meta["hp"], len(meta["targets"])
-    n_layer = 5 if meta["form"] in ("layer", "graph") else 0
+    n_layer = n_layer_inputs(meta)
     if meta["kind"] == "mlp":
         return nets.MLPEnsemble(encoder.width + n_layer, n_out, hp["hidden"], hp["members"])
     if meta["kind"] == "transformer":
         return nets.TokenTransformer(encoder.token_widths, n_layer, n_out, hp["d"], hp["heads"], hp["depth"],
                                      hp["bins"], hp["dropout"])
-    return nets.LayerGraphGNN(encoder.width, 5, n_out, hp["hidden"], hp["depth"], hp["dropout"])
+    return nets.LayerGraphGNN(encoder.width, n_layer, n_out, hp["hidden"], hp["depth"], hp["dropout"])
 
 
 def load(path: str | os.PathLike, problem=None) -> Predictor:
@@ -308,6 +340,10 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     if entry.get("space_fingerprint") and entry["space_fingerprint"] != space.fingerprint():
         raise DatasetError(f"dataset '{where}' was sampled from a different '{problem}' space; collect it again")
     hp = {**DEFAULT_HP[model], **hp}
+    if hp["features"] not in LAYER_INPUTS:
+        raise ConfigError(f"unknown features {hp['features']!r}; allowed: {', '.join(LAYER_INPUTS)}")
+    if hp["features"] != "shape" and not layer_form:
+        raise ConfigError(f"features={hp['features']!r} reads layer shapes: train on a per-layer dataset")
     units = {t: entry.get("units", {}).get(t) for t in targets}
     meta = {"kind": model, "form": form, "problem": problem, "options": options if not layer_form else {},
             "space_fingerprint": space.fingerprint(), "params": space.names, "targets": targets, "units": units,
@@ -317,15 +353,15 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     enc = DesignEncoder(space)
     from .graph import graph_data
     if form == "graph":
-        data_t = graph_data(frame, enc, targets)
+        data_t = graph_data(frame, enc, targets, meta)
         y = data_t["y"]
         keys = np.arange(len(y))
     else:
         y = np.stack([frame[t].to_numpy(dtype=np.float64) for t in targets], axis=1)
         keys = frame["design_id"].to_numpy() if form == "layer" else np.arange(len(y))
         if form == "layer":  # additive metrics are learned per repeat of a layer (see Predictor._per_repeat)
-            rep = frame["layer_repeat"].to_numpy(dtype=np.float64)[:, None]
-            y = y / np.where(np.array([t in ADDITIVE for t in targets])[None], rep, 1.0)
+            layer_x, scale = layer_inputs(frame, meta)
+            y = y / scale
     finite = np.isfinite(y).all(axis=1)
     logs = [bool((y[finite, j] > 0).all()) for j in range(len(targets))]
     yt = np.where(logs, np.log(np.where(np.asarray(logs), np.maximum(y, 1e-300), 1.0)), y)
@@ -351,7 +387,7 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
             from .graph import fit_graph
             history = fit_graph(net, data_t, z, tr, va, meta, epochs, patience, batch_size, rng, progress)
         else:
-            x = np.concatenate([enc.flat(frame), layer_features(frame)], axis=1) if form == "layer" else enc.flat(frame)
+            x = np.concatenate([enc.flat(frame), layer_x], axis=1) if form == "layer" else enc.flat(frame)
             history = _fit(net, x, z, tr, va, meta, epochs, patience, batch_size, rng, progress)
     meta["history"] = history
     net.eval()

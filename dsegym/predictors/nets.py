@@ -93,20 +93,24 @@ class LayerGraphGNN(nn.Module):
                                  nn.Linear(hidden, hidden), nn.SiLU(), nn.Dropout(dropout))
         self.head = nn.Linear(hidden, n_out)
 
-    def forward(self, design, nodes, edge_index, batch, n_graphs: int):
-        """design: (graphs, f); nodes: (N, 5); edge_index: (2, E); batch: (N,) graph of each node.
+    def forward(self, design, nodes, edge_index, batch, n_graphs: int, offset=None, return_nodes: bool = False):
+        """design: (graphs, f); nodes: (N, n_layer), the first 5 columns the layer shape; edge_index:
+        (2, E); batch: (N,) graph of each node; offset: (N, out) log multipliers of each node's output
+        (default: log repeat).
 
         Returns (graphs, out): log of the summed per-layer cost of each graph (standardised log units
-        are handled by the caller)."""
+        are handled by the caller); with ``return_nodes``, also the (N, out) per-layer log costs."""
         g = self.design_in(design)[batch]
         h = nn.functional.silu(self.node_in(nodes) + g)
         for conv in self.convs:
             h = h + nn.functional.silu(conv(h, edge_index))
         # per-layer log cost of one repeat, plus log(repeat): repeats (heads, blocks, depthwise channels)
         # run on independent data, so a layer's cost scales with them; this extrapolates to unseen repeats
-        log_repeat = (nodes[:, 4:5] * _LOG_SCALE + _LOG_CENTRE) * math.log(2.0)
-        z = self.head(self.mix(torch.cat([h, g, nodes], dim=1))) + log_repeat  # (N, out)
+        if offset is None:
+            offset = (nodes[:, 4:5] * _LOG_SCALE + _LOG_CENTRE) * math.log(2.0)
+        z = self.head(self.mix(torch.cat([h, g, nodes], dim=1))) + offset  # (N, out)
         zmax = torch.full((n_graphs, z.shape[1]), -torch.inf, dtype=z.dtype)
         zmax = zmax.scatter_reduce(0, batch[:, None].expand_as(z), z, reduce="amax").detach()
         s = torch.zeros(n_graphs, z.shape[1], dtype=z.dtype).index_add_(0, batch, torch.exp(z - zmax[batch]))
-        return torch.log(s) + zmax
+        total = torch.log(s) + zmax
+        return (total, z) if return_nodes else total

@@ -15,6 +15,10 @@ is the ratio of those products; for a latency-only problem, the latency ratio.
 >>> r = recommend(p, "toy-accel")
 >>> r["optimum_method"], r["ratio"] >= 1.0
 ('exhaustive', True)
+
+:func:`recommend_layers` is the one-shot form AIrchitect v2 studies: for each layer shape (a GEMM or
+convolution never seen in training) it picks, among a fixed set of candidate designs (the classes),
+the one a per-layer predictor expects to be fastest, without simulating anything.
 """
 from __future__ import annotations
 
@@ -95,3 +99,57 @@ def _strong_search(problem, weights, top, seed: int, budget: int):
             break
         best, best_score = nbrs[j], float(s[j])
     return best, best_score, n_sim
+
+
+def _layer_frame(layers):
+    import pandas as pd
+
+    from ..datasets.layers import LAYER_FEATURES
+    if hasattr(layers, "columns") and all(c in layers.columns for c in LAYER_FEATURES):
+        return layers[list(LAYER_FEATURES)].reset_index(drop=True)
+    from ..envs.accelerator.layers import layer_table
+    lt = layer_table(layers)
+    return pd.DataFrame({"layer_m": lt.M, "layer_n": lt.N, "layer_k": lt.K, "layer_ifmap_elems": lt.ifmap_elems,
+                         "layer_repeat": lt.repeat})
+
+
+def recommend_layers(predictor, candidates, layers, metric: str | None = None):
+    """For each layer, the candidate design with the lowest predicted ``metric`` (no simulation).
+
+    ``predictor``: a per-layer model (``accel-layers`` data). ``candidates``: a DataFrame (or list of
+    dicts) of accelerator designs, the classes (parameters left out take the space's defaults). ``layers``: Conv/Gemm objects, a zoo name, or a frame of
+    ``layer_m, layer_n, layer_k, layer_ifmap_elems, layer_repeat``. ``metric``: a target of the model
+    (default: its first). Returns one row per layer: ``choice`` (index into ``candidates``), the
+    predicted metric of that choice, and ``predicted`` (candidates x layers) in ``.attrs``.
+
+    >>> from dsegym.datasets.layers import collect_layer_frame
+    >>> from dsegym.envs.accelerator import Gemm
+    >>> from dsegym.predictors import train
+    >>> m = train(collect_layer_frame(["resnet18"], 30, seed=0, progress=False), targets=["latency_ms"],
+    ...           epochs=3, progress=False, features="roofline")
+    >>> classes = [{"rows": 8, "cols": 8}, {"rows": 128, "cols": 128}]
+    >>> recommend_layers(m, classes, [Gemm(512, 4096, 4096)])["choice"].tolist()
+    [1]
+    """
+    import pandas as pd
+
+    from ..errors import ConfigError
+    if predictor.form != "layer":
+        raise ConfigError(f"recommend_layers needs a per-layer model (trained on 'accel-layers' data), "
+                          f"not a {predictor.form}-form model")
+    metric = metric or predictor.targets[0]
+    if metric not in predictor.targets:
+        raise ConfigError(f"the model does not predict {metric!r}; it predicts {predictor.targets}")
+    records = candidates.to_dict("records") if hasattr(candidates, "to_dict") else list(candidates)
+    cands = predictor.space.to_frame(records)  # parameters not given take the space's defaults
+    shapes = _layer_frame(layers)
+    nc, nl = len(cands), len(shapes)
+    if nc == 0:
+        raise ConfigError("give at least one candidate design")
+    rows = cands.iloc[np.repeat(np.arange(nc), nl)].reset_index(drop=True)
+    rows = pd.concat([rows, shapes.iloc[np.tile(np.arange(nl), nc)].reset_index(drop=True)], axis=1)
+    pred = predictor.predict(rows, std=False)[metric].to_numpy().reshape(nc, nl)
+    choice = pred.argmin(axis=0)
+    out = pd.DataFrame({"choice": choice, f"predicted_{metric}": pred[choice, np.arange(nl)]})
+    out.attrs["predicted"] = pred
+    return out
