@@ -42,7 +42,7 @@ def _t():
 
 ACC_TARGETS = {"mape_pct": 1.0, "kendall_tau": 0.95}
 ACC_HP = {"mlp": {"hidden": 256, "layers": 3, "epochs": 300, "patience": 60, "batch_size": 64},
-          "transformer": {"epochs": 60, "patience": 15, "batch_size": 128}}
+          "transformer": {"epochs": 40, "patience": 15, "batch_size": 128}}
 
 
 def _dataset(problem: str, n: int, sampler: str, seed: int, data_dir: str | None, workers: int = 1):
@@ -161,7 +161,7 @@ def unseen_workloads(n_designs: int, epochs: int, out: dict) -> None:
 
 
 DRAM_TARGETS = ["total_time_us", "energy_uj", "avg_power_w"]
-DRAM_HP = {"hidden": 256, "layers": 3, "epochs": 300, "patience": 40, "batch_size": 128}
+DRAM_HP = {"hidden": 256, "layers": 2, "epochs": 150, "patience": 40, "batch_size": 256}
 
 
 def dram(path: str | None, n: int, epochs: int | None, out: dict, data_dir=None, plot_dir=None) -> None:
@@ -347,7 +347,11 @@ def main() -> None:
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--epochs", type=int, help="override the sections' epoch limits (a shorter run)")
     ap.add_argument("--designs", type=int, help="override the designs sampled for sections 2 and 4")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a shared machine)")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     q = args.quick
     out: dict = {}
     only = set(args.only or "12345")
