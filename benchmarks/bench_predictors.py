@@ -312,28 +312,29 @@ def inference(out: dict, n: int = 100_000) -> None:
     small = collect_frame("accel-resnet18", 300, seed=0, progress=False)
     res = {"threads": torch.get_num_threads(), "load_avg_1min": os.getloadavg()[0],
            "simulator": {"wall": sim_wall, "cpu": sim_cpu}}
-    # the networks' sizes are those of sections 1 and 3 (the speed does not depend on the weights)
-    for kind, hp in (("mlp", {"hidden": 256, "layers": 3}), ("mlp", {}), ("transformer", {})):
-        name = kind + ("" if not hp else f"_h{hp['hidden']}x{hp['layers']}")
-        model = train(small, model=kind, targets=["latency_ms", "energy_uj"], epochs=2, progress=False, **hp)
-        model.predict(designs.iloc[:1000])
-        batch = designs if kind == "mlp" else designs.iloc[:20_000]  # the transformer is slower: fewer
-        for std in (False, True):
-            wall, cpu = _rate(lambda: model.predict(batch, std=std), len(batch))
-            res[f"{name}{'_std' if std else ''}"] = {"wall": wall, "cpu": cpu}
-    lf = collect_layer_frame(["resnet18"], 50, seed=0, progress=False)
-    gnn = train(lf, model="gnn", targets=["latency_cycles"], epochs=2, progress=False)
-    gnn.predict(designs.iloc[:1000], workload="resnet18", std=False)
-    wall, cpu = _rate(lambda: gnn.predict(designs.iloc[:20_000], workload="resnet18", std=False), 20_000, repeat=1)
-    res["gnn_resnet18"] = {"wall": wall, "cpu": cpu}
-    out["inference"] = res
     print(f"[5] inference, Predictor.predict(frame) end to end, designs/s on {res['threads']} torch thread(s), "
           f"load average {res['load_avg_1min']:.1f} on {os.cpu_count()} CPUs (target >= 1e5); simulator "
           f"{sim_wall:,.0f}/s wall, {sim_cpu:,.0f}/s CPU on accel-resnet18:")
-    for k, v in res.items():
-        if isinstance(v, dict) and k != "simulator":
-            print(f"    {k:<22} {v['wall']:>12,.0f}/s wall ({v['wall'] / 1e5:.2f}x target, {v['wall'] / sim_wall:.1f}x "
-                  f"the simulator)   {v['cpu']:>12,.0f}/s per CPU second ({v['cpu'] / 1e5:.2f}x target)")
+
+    def show(name, batch, fn, repeat):
+        wall, cpu = _rate(fn, batch, repeat)
+        res[name] = {"wall": wall, "cpu": cpu, "designs": batch}
+        print(f"    {name:<26} {wall:>10,.0f}/s wall ({wall / 1e5:.2f}x target, {wall / sim_wall:.1f}x the "
+              f"simulator)   {cpu:>10,.0f}/s per CPU second ({cpu / 1e5:.2f}x target)   [{batch:,} designs]")
+    # the default MLP, and the networks of sections 1 and 3 (speed does not depend on the weights)
+    for kind, hp, m in (("mlp", {}, n), ("mlp", {"hidden": 256, "layers": 2}, n),
+                        ("mlp", {"hidden": 256, "layers": 3}, n), ("transformer", {}, n // 20)):
+        name = kind + ("" if not hp else f" {hp['hidden']}x{hp['layers']}")
+        model = train(small, model=kind, targets=["latency_ms", "energy_uj"], epochs=2, progress=False, **hp)
+        model.predict(designs.iloc[:500])
+        batch = designs.iloc[:m]
+        for std in (False, True):
+            show(name + (", std" if std else ""), m, lambda: model.predict(batch, std=std), 2 if kind == "mlp" else 1)
+    lf = collect_layer_frame(["resnet18"], 50, seed=0, progress=False)
+    gnn = train(lf, model="gnn", targets=["latency_cycles"], epochs=2, progress=False)
+    gnn.predict(designs.iloc[:500], workload="resnet18", std=False)
+    show("gnn (resnet18 graph)", n // 20, lambda: gnn.predict(designs.iloc[:n // 20], workload="resnet18", std=False), 1)
+    out["inference"] = res
 
 
 def main() -> None:

@@ -129,7 +129,7 @@ class Predictor:
                     self.net.eval()
         return self._to_units(z)
 
-    def predict(self, designs, workload=None, std: bool = True, batch_size: int = 2048):
+    def predict(self, designs, workload=None, std: bool = True, batch_size: int = 1024):
         """Predictions for a DataFrame (or list of dicts) of designs: ``<target>`` and ``<target>_std``.
 
         Per-layer models need layer columns (``layer_m`` ...). Graph (GNN) models predict whole
