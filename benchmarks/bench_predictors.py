@@ -349,6 +349,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, help="override the sections' epoch limits (a shorter run)")
     ap.add_argument("--designs", type=int, help="override the designs sampled for sections 2 and 4")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a shared machine)")
+    ap.add_argument("--models", nargs="+", choices=["mlp", "transformer"], default=["mlp", "transformer"],
+                    help="the predictors section 1 trains")
     args = ap.parse_args()
     if args.threads:
         import torch
@@ -365,7 +367,8 @@ def main() -> None:
     if "5" in only:
         inference(out, 20_000 if q else 100_000)
     if "1" in only:
-        in_distribution(500 if q else 5000, e or (20 if q else None), out, data_dir=args.data, plot_dir=plots)
+        in_distribution(500 if q else 5000, e or (20 if q else None), out, kinds=tuple(args.models),
+                        data_dir=args.data, plot_dir=plots)
     if "4" in only:
         recommender(n or (100 if q else 400), e or (10 if q else 40), out, kinds=("mlp",))
     if "2" in only:
