@@ -42,7 +42,7 @@ def _t():
 
 ACC_TARGETS = {"mape_pct": 1.0, "kendall_tau": 0.95}
 ACC_HP = {"mlp": {"hidden": 256, "layers": 3, "epochs": 300, "patience": 60, "batch_size": 64},
-          "transformer": {"epochs": 40, "patience": 15, "batch_size": 128}}
+          "transformer": {"epochs": 200, "patience": 30, "batch_size": 128}}
 
 
 def _dataset(problem: str, n: int, sampler: str, seed: int, data_dir: str | None, workers: int = 1):
@@ -124,6 +124,34 @@ def in_distribution(n_train: int, epochs: int | None, out: dict, kinds=("mlp", "
                      {t: pred[t].to_numpy() for t in targets},
                      f"accel-resnet18, {kind}, {n_train:,} samples: predicted vs simulated (unseen designs)")
     out["in_distribution"] = res
+
+
+def learning_curve(sizes, out: dict, data_dir=None) -> None:
+    """Section 1, optional: the default MLP's test MAPE against the number of samples, and the power law
+    through the last two points extrapolated to 1% (what the 1% target would take at this model size)."""
+    import dsegym
+    from dsegym.predictors import evaluate, train
+    names = dsegym.make("accel-resnet18").space.names
+    pool = _dataset("accel-resnet18", max(sizes), "sobol", 5, data_dir)
+    te_frame, te_meta = _dataset("accel-resnet18", 2000, "random", 2026, data_dir)
+    te = (_unseen(te_frame, pool[0], names), te_meta)
+    rows = []
+    for n in sorted(sizes):
+        part = (pool[0].iloc[:n].reset_index(drop=True), pool[1])
+        model = train(part, model="mlp", targets=["latency_ms", "energy_uj"], seed=0, epochs=100, patience=30,
+                      batch_size=128, progress=False)
+        m = evaluate(model, te)
+        rows.append({"n": n, **{f"{t}_{k}": m[t][k] for t in m for k in ("mape_pct", "kendall_tau")}})
+        print(f"[1] learning curve, default MLP (128 x 2, 100 epochs), {n:>7,} samples: latency_ms MAPE "
+              f"{m['latency_ms']['mape_pct']:.2f}% tau {m['latency_ms']['kendall_tau']:.4f}; energy_uj MAPE "
+              f"{m['energy_uj']['mape_pct']:.2f}% tau {m['energy_uj']['kendall_tau']:.4f}")
+    if len(rows) >= 2:
+        for t in ("latency_ms", "energy_uj"):
+            (n0, e0), (n1, e1) = [(r["n"], r[f"{t}_mape_pct"]) for r in rows[-2:]]
+            slope = np.log(e1 / e0) / np.log(n1 / n0)
+            need = n1 * (1.0 / e1) ** (1.0 / slope) if slope < 0 else float("inf")
+            print(f"    {t}: MAPE ~ n^{slope:.2f} between {n0:,} and {n1:,} samples; 1% would take ~{need:.1e} samples")
+    out["learning_curve"] = rows
 
 
 CNN = ["resnet18", "resnet50", "vgg16", "mobilenetv2"]
@@ -349,7 +377,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, help="override the sections' epoch limits (a shorter run)")
     ap.add_argument("--designs", type=int, help="override the designs sampled for sections 2 and 4")
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a shared machine)")
-    ap.add_argument("--models", nargs="+", choices=["mlp", "transformer"], default=["mlp", "transformer"],
+    ap.add_argument("--curve", nargs="+", type=int, metavar="N",
+                    help="section 1 also trains the default MLP on N samples each (a learning curve)")
+    ap.add_argument("--models", nargs="*", choices=["mlp", "transformer"], default=["mlp", "transformer"],
                     help="the predictors section 1 trains")
     args = ap.parse_args()
     if args.threads:
@@ -369,6 +399,8 @@ def main() -> None:
     if "1" in only:
         in_distribution(500 if q else 5000, e or (20 if q else None), out, kinds=tuple(args.models),
                         data_dir=args.data, plot_dir=plots)
+        if args.curve:
+            learning_curve(args.curve, out, data_dir=args.data)
     if "4" in only:
         recommender(n or (100 if q else 400), e or (10 if q else 40), out, kinds=("mlp",))
     if "2" in only:
