@@ -1,21 +1,29 @@
 """Learned cost models against the issue's targets; prints every figure, met or not.
 
-    python benchmarks/bench_predictors.py [--quick] [--dram PATH.parquet] [--json OUT.json]
+    python benchmarks/bench_predictors.py [--only 1 3 5] [--data DIR] [--out DIR] [--quick]
 
-1. Accelerator, in distribution: an MLP trained on <= 5,000 sampled designs of accel-resnet18 (design
-   form), scored on 2,000 fresh designs: latency_ms and energy_uj MAPE (target <= 1%) and Kendall tau
-   (target >= 0.95).
+1. Accelerator, in distribution: an MLP (and a transformer) trained on 5,000 sampled designs of
+   accel-resnet18 (physical fidelity; ``train`` keeps 10% of them for validation and early stopping),
+   scored on 2,000 fresh random designs, none of them in the training set: latency_ms and energy_uj
+   MAPE (target <= 1%) and Kendall tau (target >= 0.95).
 2. Unseen workloads: trained on the CNN zoo only (ResNet-18/50, VGG-16, MobileNetV2 at batch sizes
    1-16), the analytic roofline, per-layer MLPs (log shapes; roofline inputs) and the layer-graph GNN
    (roofline inputs) rank designs on each transformer/LLM problem's network latency: Kendall tau
    (target >= 0.9 on each).
-3. DRAM proxy: an MLP trained on <= 20,000 samples of archgym-dram-random, RMSE as % of range on
-   held-out samples (target <= 0.6%, ArchGym's random forest reported 0.61% from ~400K samples).
+3. DRAM proxy: an MLP trained on 20,000 samples of archgym-dram-random (Sobol; 10% of them validation),
+   scored on 2,000 random designs collected apart (those in the training set dropped): RMSE as % of the
+   test range (target <= 0.6%; ArchGym's random forest reported 0.61% from ~400K samples).
 4. Recommender: a per-layer MLP (roofline inputs) trained on CNN layer shapes picks, for each layer
    shape of the LLM/transformer zoo (never seen), the latency-optimal design among 300 classes; the
    truth is every class simulated on every test shape. Share within 5% of the optimum (target >= 90%)
    and top-1 accuracy, beside the trivial floors (most frequent class, largest array).
-5. Inference: designs per second, batched on the CPU (target >= 1e5), as a ratio to the simulator.
+5. Inference: designs per second through ``Predictor.predict(frame)`` (encoding, network, std and the
+   DataFrame included), batched on the CPU (target >= 1e5), per wall-clock second and per CPU second of
+   this process (the machine may be shared: the load average is printed), beside the simulator.
+
+Test sets use seeds no model was tuned on; hyperparameters were chosen on the validation split.
+``--data DIR`` keeps the collected datasets (Parquet, with cards) for reruns; ``--out DIR`` writes the
+figures as JSON and predicted-vs-simulated scatter plots (PNG).
 """
 from __future__ import annotations
 
@@ -34,25 +42,118 @@ def _t():
     return time.perf_counter()
 
 
-def in_distribution(n_train: int, epochs: int, out: dict, kinds=("mlp", "transformer")) -> None:
-    from dsegym.datasets import collect_frame
+ACC_TARGETS = {"mape_pct": 1.0, "kendall_tau": 0.95}
+ACC_HP = {"mlp": {"hidden": 256, "layers": 3, "epochs": 300, "patience": 60, "batch_size": 64},
+          "transformer": {"epochs": 200, "patience": 30, "batch_size": 128}}
+
+
+def _dataset(problem: str, n: int, sampler: str, seed: int, data_dir: str | None, workers: int = 1):
+    """``collect_frame`` of a problem, kept as Parquet under ``data_dir`` (when given) for reruns."""
+    from dsegym.datasets import collect, collect_frame, read_dataset
+    if not data_dir:
+        return collect_frame(problem, n, sampler=sampler, seed=seed, workers=workers, progress=True)
+    from pathlib import Path
+    path = Path(data_dir) / f"{problem}-{sampler}-seed{seed}-n{n}.parquet"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        collect(problem, n, sampler=sampler, seed=seed, path=path, workers=workers)
+    return read_dataset(path, problem=problem)
+
+
+def _unseen(test, train, names):
+    """The test rows whose design is not in the training set (never score a model on what it saw)."""
+    cols = [f"design.{c}" for c in names]
+    key = lambda f: pd.MultiIndex.from_frame(f[cols].astype(str))  # noqa: E731
+    return test[~key(test).isin(key(train))].reset_index(drop=True)
+
+
+def _scatter(path, truth: dict, pred: dict, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(truth), figsize=(4.2 * len(truth), 4))
+    for ax, t in zip(np.atleast_1d(axes), truth):
+        y, p = truth[t], pred[t]
+        ax.scatter(y, p, s=3, alpha=0.4)
+        lo, hi = min(y.min(), p.min()), max(y.max(), p.max())
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        if lo > 0 and hi / lo > 30:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_xlabel(f"simulated {t}")
+        ax.set_ylabel(f"predicted {t}")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"    plot: {path}")
+
+
+def _report(tag: str, t: str, m: dict) -> None:
+    print(f"    {t}: MAPE {m['mape_pct']:.2f}% (target <= 1: {m['mape_pct'] / 1.0:.2f}x), Kendall tau "
+          f"{m['kendall_tau']:.4f} (target >= 0.95: {m['kendall_tau'] / 0.95:.3f}x), RMSE {m['rmse_pct']:.3f}% "
+          f"of range, Spearman {m['spearman']:.4f}, top-10% recall {m['top10_recall']:.2f}")
+
+
+def in_distribution(n_train: int, epochs: int | None, out: dict, kinds=("mlp", "transformer"), data_dir=None,
+                    plot_dir=None) -> None:
+    """Section 1: accel-resnet18 MLP/transformer from <= 5,000 samples; MAPE and Kendall tau on unseen designs."""
+    import dsegym
     from dsegym.predictors import evaluate, train
-    tr = collect_frame("accel-resnet18", n_train, sampler="sobol", seed=0, progress=False)
-    te = collect_frame("accel-resnet18", 2000, sampler="random", seed=123, progress=False)
-    res = {}
+    names = dsegym.make("accel-resnet18").space.names
+    tr = _dataset("accel-resnet18", n_train, "sobol", 0, data_dir)
+    te_frame, te_meta = _dataset("accel-resnet18", 2000, "random", 2026, data_dir)
+    te = (_unseen(te_frame, tr[0], names), te_meta)
+    res = {"n_train": n_train, "n_test": len(te[0])}
+    targets = ["latency_ms", "energy_uj"]
     for kind in kinds:
-        t0 = _t()
-        model = train(tr, model=kind, targets=["latency_ms", "energy_uj"], seed=0,
-                      epochs=epochs if kind == "mlp" else max(10, epochs // 8), patience=40, batch_size=128,
-                      progress=False)
+        hp = dict(ACC_HP[kind])
+        if epochs:
+            hp["epochs"] = epochs
+        t0, c0 = _t(), time.process_time()
+        model = train(tr, model=kind, targets=targets, seed=0, progress=True, **hp)
         m = evaluate(model, te)
-        res[kind] = {"train_s": _t() - t0, "epochs": model.meta["history"]["epochs_run"], **m}
-        print(f"[1] in-distribution {kind}: {n_train} samples, {res[kind]['epochs']} epochs, "
-              f"{res[kind]['train_s']:.0f} s")
+        res[kind] = {"train_s": _t() - t0, "train_cpu_s": time.process_time() - c0,
+                     "epochs": model.meta["history"]["epochs_run"], "hp": hp, **m}
+        print(f"[1] in-distribution {kind} on accel-resnet18: {n_train:,} samples ({model.meta['n_train']:,} train + "
+              f"{model.meta['n_val']:,} validation), {res[kind]['epochs']} epochs, {res[kind]['train_s']:.0f} s; "
+              f"{len(te[0]):,} unseen test designs")
+        for t in targets:
+            _report("1", t, m[t])
+        if plot_dir:
+            pred = model.predict(te[0], std=False)
+            _scatter(f"{plot_dir}/in_distribution_{kind}.png", {t: te[0][t].to_numpy() for t in targets},
+                     {t: pred[t].to_numpy() for t in targets},
+                     f"accel-resnet18, {kind}, {n_train:,} samples: predicted vs simulated (unseen designs)")
+    out["in_distribution"] = res
+
+
+def learning_curve(sizes, out: dict, data_dir=None) -> None:
+    """Section 1, optional: the default MLP's test MAPE against the number of samples, and the power law
+    through the last two points extrapolated to 1% (what the 1% target would take at this model size)."""
+    import dsegym
+    from dsegym.predictors import evaluate, train
+    names = dsegym.make("accel-resnet18").space.names
+    pool = _dataset("accel-resnet18", max(sizes), "sobol", 5, data_dir)
+    te_frame, te_meta = _dataset("accel-resnet18", 2000, "random", 2026, data_dir)
+    te = (_unseen(te_frame, pool[0], names), te_meta)
+    rows = []
+    for n in sorted(sizes):
+        part = (pool[0].iloc[:n].reset_index(drop=True), pool[1])
+        model = train(part, model="mlp", targets=["latency_ms", "energy_uj"], seed=0, epochs=100, patience=30,
+                      batch_size=128, progress=False)
+        m = evaluate(model, te)
+        rows.append({"n": n, **{f"{t}_{k}": m[t][k] for t in m for k in ("mape_pct", "kendall_tau")}})
+        print(f"[1] learning curve, default MLP (128 x 2, 100 epochs), {n:>7,} samples: latency_ms MAPE "
+              f"{m['latency_ms']['mape_pct']:.2f}% tau {m['latency_ms']['kendall_tau']:.4f}; energy_uj MAPE "
+              f"{m['energy_uj']['mape_pct']:.2f}% tau {m['energy_uj']['kendall_tau']:.4f}")
+    if len(rows) >= 2:
         for t in ("latency_ms", "energy_uj"):
-            print(f"    {t}: MAPE {m[t]['mape_pct']:.2f}% (target <= 1), Kendall tau {m[t]['kendall_tau']:.4f} "
-                  f"(target >= 0.95), RMSE {m[t]['rmse_pct']:.2f}% of range, top-10% recall {m[t]['top10_recall']:.2f}")
-    out["in_distribution"] = {"n_train": n_train, **res}
+            (n0, e0), (n1, e1) = [(r["n"], r[f"{t}_mape_pct"]) for r in rows[-2:]]
+            slope = np.log(e1 / e0) / np.log(n1 / n0)
+            need = n1 * (1.0 / e1) ** (1.0 / slope) if slope < 0 else float("inf")
+            print(f"    {t}: MAPE ~ n^{slope:.2f} between {n0:,} and {n1:,} samples; 1% would take ~{need:.1e} samples")
+    out["learning_curve"] = rows
 
 
 CNN = ["resnet18", "resnet50", "vgg16", "mobilenetv2"]
@@ -175,25 +276,40 @@ def _plot_unseen(truth, preds, res, names, folder) -> None:
     print(f"[2] plot: {path}")
 
 
-def dram(path: str | None, n: int, epochs: int, out: dict) -> None:
-    from dsegym.datasets import collect_frame, read_dataset
+DRAM_TARGETS = ["total_time_us", "energy_uj", "avg_power_w"]
+DRAM_HP = {"hidden": 256, "layers": 2, "epochs": 150, "patience": 40, "batch_size": 256}
+
+
+def dram(path: str | None, n: int, epochs: int | None, out: dict, data_dir=None, plot_dir=None) -> None:
+    """Section 3: the DRAM proxy MLP from <= 20,000 samples; RMSE as % of range on unseen designs."""
+    import dsegym
+    from dsegym.datasets import read_dataset
     from dsegym.predictors import evaluate, train
-    if path:
-        frame, meta = read_dataset(path)
-    else:
-        frame, meta = collect_frame("archgym-dram-random", n, sampler="sobol", seed=0, workers=2, progress=False)
-    frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
-    n_test = max(1000, len(frame) // 10)
-    te, tr = frame.iloc[:n_test], frame.iloc[n_test:]
-    targets = ["total_time_us", "energy_uj", "avg_power_w"]
+    names = dsegym.make("archgym-dram-random").space.names
+    tr = read_dataset(path, problem="archgym-dram-random") if path else _dataset(
+        "archgym-dram-random", n, "sobol", 0, data_dir, workers=2)
+    te_frame, te_meta = _dataset("archgym-dram-random", 2000, "random", 2026, data_dir, workers=2)
+    te = (_unseen(te_frame, tr[0], names), te_meta)
+    hp = dict(DRAM_HP)
+    if epochs:
+        hp["epochs"] = epochs
     t0 = _t()
-    model = train((tr, meta), model="mlp", targets=targets, seed=0, epochs=epochs, patience=40, batch_size=256,
-                  progress=False)
-    m = evaluate(model, (te, meta))
-    out["dram"] = {"n_train": len(tr), "n_test": n_test, "train_s": _t() - t0, **m}
-    for t in targets:
-        print(f"[3] DRAM proxy {t}: RMSE {m[t]['rmse_pct']:.3f}% of range (target <= 0.6; ArchGym 0.61%), "
-              f"MAPE {m[t]['mape_pct']:.2f}%, tau {m[t]['kendall_tau']:.3f}; {len(tr):,} training samples")
+    model = train(tr, model="mlp", targets=DRAM_TARGETS, seed=0, progress=True, **hp)
+    m = evaluate(model, te)
+    out["dram"] = {"n_train": len(tr[0]), "n_test": len(te[0]), "train_s": _t() - t0,
+                   "epochs": model.meta["history"]["epochs_run"], "hp": hp, **m}
+    print(f"[3] DRAM proxy on archgym-dram-random: {len(tr[0]):,} samples ({model.meta['n_train']:,} train + "
+          f"{model.meta['n_val']:,} validation), {out['dram']['epochs']} epochs, {out['dram']['train_s']:.0f} s; "
+          f"{len(te[0]):,} unseen test designs")
+    for t in DRAM_TARGETS:
+        r = m[t]["rmse_pct"]
+        print(f"    {t}: RMSE {r:.3f}% of range (target <= 0.6: {r / 0.6:.2f}x; ArchGym 0.61%), "
+              f"MAPE {m[t]['mape_pct']:.3f}%, Kendall tau {m[t]['kendall_tau']:.4f}")
+    if plot_dir:
+        pred = model.predict(te[0], std=False)
+        _scatter(f"{plot_dir}/dram_proxy.png", {t: te[0][t].to_numpy() for t in DRAM_TARGETS},
+                 {t: pred[t].to_numpy() for t in DRAM_TARGETS},
+                 f"archgym-dram-random MLP, {len(tr[0]):,} samples: predicted vs simulated (unseen designs)")
 
 
 def _class_grid():
@@ -339,7 +455,21 @@ def _plot_recommender(res, names, folder) -> None:
     print(f"[4] plot: {path}")
 
 
-def inference(out: dict) -> None:
+def _rate(fn, n: int, repeat: int = 3) -> tuple[float, float]:
+    """Best-of-``repeat`` designs per wall-clock second and per CPU second of this process."""
+    wall, cpu = [], []
+    for _ in range(repeat):
+        t0, c0 = _t(), time.process_time()
+        fn()
+        wall.append(_t() - t0)
+        cpu.append(time.process_time() - c0)
+    return n / min(wall), n / min(cpu)
+
+
+def inference(out: dict, n: int = 100_000) -> None:
+    """Section 5: designs/s of ``Predictor.predict`` for the MLP, transformer and GNN, and of the simulator."""
+    import os
+
     import torch
 
     import dsegym
@@ -347,60 +477,82 @@ def inference(out: dict) -> None:
     from dsegym.datasets.layers import collect_layer_frame
     from dsegym.predictors import train
     p = dsegym.make("accel-resnet18")
-    designs = p.space.sample_frame(100_000, seed=1)
-    t0 = _t()
-    p.evaluate(designs.iloc[:20_000])
-    sim_rate = 20_000 / (_t() - t0)
+    designs = p.space.sample_frame(n, seed=1)
+    sim_wall, sim_cpu = _rate(lambda: p.evaluate(designs.iloc[:20_000]), 20_000, repeat=1)
     small = collect_frame("accel-resnet18", 300, seed=0, progress=False)
-    res = {"simulator_designs_per_s": sim_rate, "threads": torch.get_num_threads()}
-    for kind in ("mlp", "transformer"):
-        model = train(small, model=kind, targets=["latency_ms", "energy_uj"], epochs=2, progress=False)
-        model.predict(designs.iloc[:1000])
+    res = {"threads": torch.get_num_threads(), "load_avg_1min": os.getloadavg()[0],
+           "simulator": {"wall": sim_wall, "cpu": sim_cpu}}
+    print(f"[5] inference, Predictor.predict(frame) end to end, designs/s on {res['threads']} torch thread(s), "
+          f"load average {res['load_avg_1min']:.1f} on {os.cpu_count()} CPUs (target >= 1e5); simulator "
+          f"{sim_wall:,.0f}/s wall, {sim_cpu:,.0f}/s CPU on accel-resnet18:")
+
+    def show(name, batch, fn, repeat):
+        wall, cpu = _rate(fn, batch, repeat)
+        res[name] = {"wall": wall, "cpu": cpu, "designs": batch}
+        print(f"    {name:<26} {wall:>10,.0f}/s wall ({wall / 1e5:.2f}x target, {wall / sim_wall:.1f}x the "
+              f"simulator)   {cpu:>10,.0f}/s per CPU second ({cpu / 1e5:.2f}x target)   [{batch:,} designs]")
+    # the default MLP, and the networks of sections 1 and 3 (speed does not depend on the weights)
+    for kind, hp, m in (("mlp", {}, n), ("mlp", {"hidden": 256, "layers": 2}, n),
+                        ("mlp", {"hidden": 256, "layers": 3}, n), ("transformer", {}, n // 20)):
+        name = kind + ("" if not hp else f" {hp['hidden']}x{hp['layers']}")
+        model = train(small, model=kind, targets=["latency_ms", "energy_uj"], epochs=2, progress=False, **hp)
+        model.predict(designs.iloc[:500])
+        batch = designs.iloc[:m]
         for std in (False, True):
-            batch = designs if kind == "mlp" else designs.iloc[:20_000]  # the transformer is slower: fewer
-            t0 = _t()
-            model.predict(batch, std=std)
-            res[f"{kind}{'_std' if std else ''}"] = len(batch) / (_t() - t0)
+            show(name + (", std" if std else ""), m, lambda: model.predict(batch, std=std), 2 if kind == "mlp" else 1)
     lf = collect_layer_frame(["resnet18"], 50, seed=0, progress=False)
     gnn = train(lf, model="gnn", targets=["latency_cycles"], epochs=2, progress=False)
-    t0 = _t()
-    gnn.predict(designs.iloc[:20_000], workload="resnet18", std=False)
-    res["gnn_resnet18"] = 20_000 / (_t() - t0)
+    gnn.predict(designs.iloc[:500], workload="resnet18", std=False)
+    show("gnn (resnet18 graph)", n // 20, lambda: gnn.predict(designs.iloc[:n // 20], workload="resnet18", std=False), 1)
     out["inference"] = res
-    print(f"[5] inference, designs/s on {res['threads']} CPU thread(s) (target >= 1e5); simulator "
-          f"{sim_rate:,.0f}/s on accel-resnet18:")
-    for k, v in res.items():
-        if k not in ("simulator_designs_per_s", "threads"):
-            print(f"    {k:<16} {v:>12,.0f}/s  ({v / sim_rate:.1f}x the simulator)")
 
 
 def main() -> None:
+    """Run the chosen sections (``--only``) and write their figures."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the targets)")
     ap.add_argument("--dram", help="a DRAM dataset from 'dsegym collect archgym-dram-random' (else collected)")
     ap.add_argument("--only", nargs="+", choices=["1", "2", "3", "4", "5"])
+    ap.add_argument("--data", help="keep collected datasets here (Parquet) and reuse them on reruns")
+    ap.add_argument("--out", help="write figures.json and predicted-vs-simulated plots (PNG) here")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--epochs", type=int, help="override the sections' epoch limits (a shorter run)")
     ap.add_argument("--designs", type=int, help="override the designs sampled for sections 2 and 4")
-    ap.add_argument("--plots", help="write the PNG plots of sections 2 and 4 to this folder")
+    ap.add_argument("--plots", help="write the PNG plots of sections 2 and 4 to this folder (default: --out)")
+    ap.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a shared machine)")
+    ap.add_argument("--curve", nargs="+", type=int, metavar="N",
+                    help="section 1 also trains the default MLP on N samples each (a learning curve)")
+    ap.add_argument("--models", nargs="*", choices=["mlp", "transformer"], default=["mlp", "transformer"],
+                    help="the predictors section 1 trains")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     q = args.quick
     out: dict = {}
     only = set(args.only or "12345")
-    if "5" in only:
-        inference(out)
+    plots = None
+    if args.out:
+        from pathlib import Path
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        plots = args.out
     e, n = args.epochs, args.designs
+    if "5" in only:
+        inference(out, 20_000 if q else 100_000)
     if "1" in only:
-        in_distribution(500 if q else 5000, e or (30 if q else 300), out)
+        in_distribution(500 if q else 5000, e or (20 if q else None), out, kinds=tuple(args.models),
+                        data_dir=args.data, plot_dir=plots)
+        if args.curve:
+            learning_curve(args.curve, out, data_dir=args.data)
     if "4" in only:
-        recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=("mlp",), plots=args.plots)
+        recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=("mlp",), plots=args.plots or plots)
     if "2" in only:
-        unseen_workloads(n or (30 if q else 120), e or (10 if q else 60), out, args.plots)
+        unseen_workloads(n or (30 if q else 120), e or (10 if q else 60), out, args.plots or plots)
     if "3" in only:
-        dram(args.dram, 2000 if q else 20_000, e or (30 if q else 200), out)
-    if args.json:
-        from dsegym.results import _plain
-        with open(args.json, "w") as f:
+        dram(args.dram, 2000 if q else 20_000, e or (20 if q else None), out, data_dir=args.data, plot_dir=plots)
+    from dsegym.results import _plain
+    for path in filter(None, (args.json, args.out and f"{args.out}/figures.json")):
+        with open(path, "w") as f:
             json.dump(_plain(out), f, indent=2)
 
 

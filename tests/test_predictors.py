@@ -185,3 +185,49 @@ def test_runner_results_train_a_predictor_and_run_on_its_proxy(toy, tmp_path):
     run_experiment([spec], tmp_path / "proxy_runs", progress=False)
     frame = load_results(tmp_path / "proxy_runs")
     assert len(frame) == 10 and set(frame["problem"]) == {"proxy:toy-accel"}
+
+
+def test_rich_encoding_reads_every_column_form_alike_and_names_bad_values():
+    from dsegym.errors import InvalidDesignError
+    from dsegym.predictors.encoding import DesignEncoder
+    space = dsegym.make("accel-resnet18").space
+    designs = space.sample_frame(50, seed=3)
+    enc = DesignEncoder(space, "rich")
+    x = enc.flat(designs)
+    assert x.shape == (50, enc.width) and np.isfinite(x).all()
+    # Arrow strings, Python objects, pandas categories, design.NAME headers and dicts are one input
+    for other in (designs.astype(object), designs.astype({"dataflow": "category", "dram_type": "category"}),
+                  designs.add_prefix("design."), designs.to_dict("records")):
+        np.testing.assert_array_equal(enc.flat(other), x)
+    # each numeric knob's scales are monotone in its value (log and reciprocal move opposite ways)
+    lo, hi = designs.assign(clock_mhz=200), designs.assign(clock_mhz=2000)
+    d = enc.flat(hi) - enc.flat(lo)
+    start = sum(enc.token_widths[:space.names.index("clock_mhz")])
+    assert (d[:, start:start + 3] > 0).all() and (d[:, start + 3] < 0).all()
+    for col, value in (("dataflow", "xs"), ("dram_type", None), ("rows", 3), ("clock_mhz", 300)):
+        bad = designs.astype(object)
+        bad.loc[7, col] = value
+        with pytest.raises(InvalidDesignError, match=f"'{col}'.*allowed"):
+            enc.flat(bad)
+
+
+def test_batched_inference_matches_the_training_path(toy, tmp_path):
+    import torch
+    d, model = toy
+    designs = dsegym.make("toy-accel").space.sample_frame(300, seed=8)
+    whole = model.predict(designs)
+    pd.testing.assert_frame_equal(model.predict(designs, batch_size=7), whole)  # chunking changes nothing
+    x = torch.as_tensor(model._inputs(designs))
+    with torch.no_grad():
+        fused = model.net(x)  # the in-place, all-members-at-once prediction path
+    grad = model.net(x).detach()  # the autograd path training uses
+    torch.testing.assert_close(fused, grad, rtol=1e-5, atol=1e-5)
+    # files written before the 'rich' encoding (no 'encoding' entry) still load and read designs their way
+    old = train(d / "train.parquet", model="mlp", targets=["latency_cycles"], seed=0, epochs=3, progress=False,
+                encoding="unit")
+    del old.meta["encoding"]
+    back = load(old.save(tmp_path / "old.pt"))
+    assert back.encoder.encoding == "unit" and back.encoder.width == 7
+    pd.testing.assert_frame_equal(back.predict(designs), old.predict(designs))
+    with pytest.raises(dsegym.errors.ConfigError, match="encoding.*allowed: unit, rich"):
+        train(d / "train.parquet", epochs=1, progress=False, encoding="onehot")

@@ -1,81 +1,154 @@
 """Features for learned cost models: designs (and layer shapes) as numbers a network reads.
 
-Each parameter becomes one *token*: its unit encoding (``space.to_unit_batch``) and, for categorical
-parameters with more than two values, a one-hot of its value. The MLP reads the tokens concatenated;
-the transformer reads them as a sequence. Layer shapes (the per-layer form) are log2-scaled and
-centred on a fixed reference, so an unseen network's shapes land on the same scale.
+Each parameter becomes one *token* of features. Two encodings exist (a model file names its own):
+
+* ``unit``: the parameter's unit encoding (``space.to_unit_batch``) and, for a categorical parameter with
+  more than two values, a one-hot of its value.
+* ``rich`` (what :func:`~dsegym.predictors.train` uses unless told otherwise): ``unit`` plus, for every numeric parameter, its value on three
+  scales over the declared range -- linear ``(v - lo) / (hi - lo)``, logarithmic
+  ``log(v / lo) / log(hi / lo)`` and reciprocal ``lo / v`` (positive ranges only). Cost models are
+  products and quotients of knobs (cycles ~ work / PEs, time ~ cycles / clock, fold counts ~ size /
+  array side), which the log and reciprocal scales make near-linear; an ordinal such as a clock list
+  is otherwise seen only through its index. The features depend on the design's parameters alone.
+
+The MLP reads the tokens concatenated; the transformer reads them as a sequence. Layer shapes (the
+per-layer form) are log2-scaled and centred on a fixed reference, so an unseen network's shapes land on
+the same scale.
 
 >>> import dsegym
->>> enc = DesignEncoder(dsegym.make("toy-accel").space)
->>> x = enc.flat(dsegym.make("toy-accel").space.sample_frame(4, seed=0))
->>> x.shape, enc.token_widths
+>>> space = dsegym.make("toy-accel").space
+>>> enc = DesignEncoder(space, "unit")
+>>> enc.flat(space.sample_frame(4, seed=0)).shape, enc.token_widths
 ((4, 7), [1, 4, 1, 1])
+>>> DesignEncoder(space, "rich").token_widths   # numeric knobs gain linear, log and reciprocal scales
+[4, 4, 4, 4]
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..errors import InvalidDesignError
+from ..errors import ConfigError, InvalidDesignError
 
 # log2 of a layer dimension, centred and scaled: dims from 1 to 2**20 map into about [-1, 1.5]
 _LOG_CENTRE, _LOG_SCALE = 8.0, 8.0
+ENCODINGS = ("unit", "rich")
+DEFAULT_ENCODING = "rich"
+
+
+def _frame_of(frame):
+    import pandas as pd
+    if isinstance(frame, (list, dict)):
+        return pd.DataFrame(frame if isinstance(frame, list) else [frame])
+    return frame
+
+
+def _series(frame, name: str, space):
+    for key in (name, f"design.{name}"):
+        if key in frame.columns:
+            return frame[key]
+    raise InvalidDesignError(f"the designs lack parameter '{name}'; need columns {space.names} (or design.NAME)")
 
 
 def design_columns(frame, space):
     """The space's parameter columns of ``frame``, accepting ``NAME`` or ``design.NAME`` headers."""
     import pandas as pd
-    if isinstance(frame, (list, dict)):
-        frame = pd.DataFrame(frame if isinstance(frame, list) else [frame])
-    cols = {}
-    for name in space.names:
-        if name in frame.columns:
-            cols[name] = frame[name].to_numpy()
-        elif f"design.{name}" in frame.columns:
-            cols[name] = frame[f"design.{name}"].to_numpy()
-        else:
-            raise InvalidDesignError(f"the designs lack parameter '{name}'; need columns {space.names} "
-                                     "(or design.NAME)")
-    return pd.DataFrame(cols)
+    frame = _frame_of(frame)
+    return pd.DataFrame({name: _series(frame, name, space).to_numpy() for name in space.names})
+
+
+def _codes(series, values) -> np.ndarray:
+    """Index of each entry of ``series`` in ``values`` (-1 where absent), without a Python loop.
+
+    pyarrow's hashed ``index_in`` reads pandas' Arrow-backed string columns without a copy (~100x
+    faster than building a ``pd.Categorical`` from them); other columns fall back to pandas.
+    """
+    import pandas as pd
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        idx = pc.index_in(pa.array(series, from_pandas=True), value_set=pa.array(list(values)))
+        return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (ImportError, TypeError, ValueError, NotImplementedError):  # pyarrow's errors subclass these
+        return pd.Categorical(np.asarray(series), categories=list(values)).codes.astype(np.int64)
+
+
+def _numeric_range(p) -> tuple[float, float] | None:
+    """(low, high) of a numeric parameter's declared values, None for a categorical one."""
+    if hasattr(p, "values"):
+        if not p.numeric:
+            return None
+        vals = np.asarray(p.values, dtype=np.float64)
+        return float(vals.min()), float(vals.max())
+    if hasattr(p, "low") and hasattr(p, "high"):
+        return float(p.low), float(p.high)
+    return None
 
 
 class DesignEncoder:
     """Tokens of a design space's parameters (see the module docstring)."""
 
-    def __init__(self, space):
-        self.space = space
-        self.token_widths = [1 + (p.cardinality if p.kind == "categorical" and p.cardinality > 2 else 0)
-                             for p in space.params]
+    def __init__(self, space, encoding: str = "unit"):
+        if encoding not in ENCODINGS:
+            raise ConfigError(f"unknown design encoding {encoding!r}; allowed: {', '.join(ENCODINGS)}")
+        self.space, self.encoding = space, encoding
+        self._plan = []  # per parameter: (one-hot width, numeric range or None, scales)
+        for p in space.params:
+            onehot = p.cardinality if p.kind == "categorical" and p.cardinality > 2 else 0
+            rng = _numeric_range(p) if encoding == "rich" else None
+            if rng is not None and rng[1] <= rng[0]:
+                rng = None
+            scales = 0 if rng is None else (3 if rng[0] > 0 else 1)
+            self._plan.append((onehot, rng, scales))
+        self.token_widths = [1 + oh + sc for oh, _, sc in self._plan]
 
     @property
     def width(self) -> int:
         return sum(self.token_widths)
 
     def flat(self, frame) -> np.ndarray:
-        """(n, width) float32: every token's features side by side."""
-        cols = design_columns(frame, self.space)
-        u = np.empty((len(cols), len(self.space)))
-        # Per-parameter checks only (no constraint check): a predictor may be asked about any grid point,
-        # and this path is the inference hot spot (the space's full validation is several times slower).
-        import pandas as pd
-        for j, p in enumerate(self.space.params):
-            raw = cols[p.name].to_numpy()
-            if hasattr(p, "values") and not p.numeric:  # strings: pandas' hashed lookup, not a Python loop
-                idx = pd.Categorical(raw, categories=list(p.values)).codes.astype(np.int64)
+        """(n, width) float32: every token's features side by side.
+
+        Checks each parameter's values (one clear error naming the first bad one) but not the space's
+        constraints: a predictor may be asked about any grid point, and this is the inference hot path.
+        """
+        frame = _frame_of(frame)
+        n = len(frame)
+        out = np.empty((n, self.width), dtype=np.float32)
+        col = 0
+        for p, (onehot, rng, scales) in zip(self.space.params, self._plan):
+            series = _series(frame, p.name, self.space)
+            if hasattr(p, "values") and not p.numeric:
+                idx = _codes(series, p.values)
                 bad = idx < 0
+                v = None
             else:
-                v = p.coerce(raw)
+                v = p.coerce(series.to_numpy())
                 bad = ~p.valid_mask(v)
             if bad.any():
-                raise InvalidDesignError(f"parameter '{p.name}' has invalid value {raw[np.argmax(bad)]!r}; "
+                first = series.iloc[int(np.argmax(bad))]
+                first = first.item() if isinstance(first, np.generic) else first
+                raise InvalidDesignError(f"parameter '{p.name}' has invalid value {first!r}; "
                                          f"allowed: {p.allowed()}")
-            u[:, j] = (idx + 0.5) / p.cardinality if hasattr(p, "values") and not p.numeric else p.to_unit(v)
-        parts = []
-        for j, (p, w) in enumerate(zip(self.space.params, self.token_widths)):
-            parts.append(u[:, j:j + 1])
-            if w > 1:
-                idx = np.minimum((u[:, j] * p.cardinality).astype(np.int64), p.cardinality - 1)
-                parts.append(np.eye(p.cardinality)[idx])
-        return np.concatenate(parts, axis=1).astype(np.float32)
+            out[:, col] = (idx + 0.5) / p.cardinality if v is None else p.to_unit(v)
+            col += 1
+            if onehot:
+                if v is not None:
+                    idx = np.minimum((out[:, col - 1] * p.cardinality).astype(np.int64), p.cardinality - 1)
+                block = out[:, col:col + onehot]
+                block[:] = 0.0
+                block[np.arange(n), idx] = 1.0
+                col += onehot
+            if scales:
+                lo, hi = rng
+                vf = np.asarray(v, dtype=np.float64)
+                out[:, col] = (vf - lo) / (hi - lo)
+                if scales == 3:
+                    out[:, col + 1] = np.log(vf / lo) / math.log(hi / lo)
+                    out[:, col + 2] = lo / vf
+                col += scales
+        return out
 
 
 def layer_features(frame) -> np.ndarray:

@@ -26,14 +26,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DatasetError, InvalidDesignError
-from .encoding import DesignEncoder, design_columns, layer_features
+from .encoding import DEFAULT_ENCODING, DesignEncoder, design_columns, layer_features
 
 MODEL_FORMAT = "dsegym-predictor"
 MODEL_VERSION = 1
 KINDS = ("mlp", "transformer", "gnn")
 ADDITIVE = ("latency_cycles", "latency_ms", "energy_uj", "dram_bytes")  # per-layer metrics that sum over a network
 DEFAULT_HP = {
-    "mlp": {"hidden": 128, "members": 5, "lr": 3e-3, "weight_decay": 1e-5, "features": "shape"},
+    "mlp": {"hidden": 128, "layers": 2, "members": 5, "lr": 3e-3, "weight_decay": 1e-5, "features": "shape"},
     "transformer": {"d": 48, "heads": 4, "depth": 2, "bins": 8, "dropout": 0.1, "lr": 2e-3, "weight_decay": 1e-5,
                     "cls_weight": 0.2, "mc_samples": 8, "features": "shape"},
     "gnn": {"hidden": 64, "depth": 3, "dropout": 0.1, "lr": 3e-3, "weight_decay": 1e-5, "mc_samples": 8, "features": "shape",
@@ -84,7 +84,7 @@ class Predictor:
         if self.space.fingerprint() != meta["space_fingerprint"]:
             raise ModelFileError(f"the model was trained on a different '{meta['problem']}' space (fingerprint "
                                  f"{meta['space_fingerprint']}, now {self.space.fingerprint()}); retrain it")
-        self.encoder = DesignEncoder(self.space)
+        self.encoder = DesignEncoder(self.space, meta.get("encoding", "unit"))  # files before 'rich': unit
 
     kind = property(lambda self: self.meta["kind"])
     form = property(lambda self: self.meta["form"])
@@ -119,7 +119,7 @@ class Predictor:
         """(samples, n, targets) predictions in target units for encoded inputs ``x``."""
         import torch
         xt = torch.as_tensor(x, dtype=torch.float32)
-        with torch.no_grad():
+        with torch.inference_mode():
             if self.kind == "mlp":
                 self.net.eval()
                 z = self.net(xt).double().numpy()
@@ -134,12 +134,14 @@ class Predictor:
                     self.net.eval()
         return self._to_units(z)
 
-    def predict(self, designs, workload=None, std: bool = True, batch_size: int = 65536):
+    def predict(self, designs, workload=None, std: bool = True, batch_size: int = 1024):
         """Predictions for a DataFrame (or list of dicts) of designs: ``<target>`` and ``<target>_std``.
 
         Per-layer models need layer columns (``layer_m`` ...). Graph (GNN) models predict whole
         networks: give ``workload`` (a zoo name, a list of Conv/Gemm layers, or a per-layer DataFrame)
-        or a ``workload`` column of zoo names.
+        or a ``workload`` column of zoo names. ``std=False`` skips the spread (and, for MC-dropout
+        models, runs one deterministic pass). Designs go through the network ``batch_size`` at a time:
+        small batches keep the activations in cache, which is what makes batched inference fast.
         """
         import pandas as pd
         if isinstance(designs, (list, dict)):
@@ -149,18 +151,23 @@ class Predictor:
         if self.form == "graph":
             from .graph import predict_graphs
             samples = predict_graphs(self, designs, workload, std)
+            mean = samples.mean(axis=0)
+            sd = samples.std(axis=0) if samples.shape[0] > 1 else np.zeros_like(mean)
         else:
             x = self.encoder.flat(designs)
             scale = None
-            if self.form == "layer":
+            if self.form == "layer":  # layer inputs and output multipliers computed once
                 lx, scale = layer_inputs(designs, self.meta)
                 x = np.concatenate([x, lx], axis=1)
-            samples_parts = [self.raw(x[i:i + batch_size], None if std else 1) for i in range(0, len(x), batch_size)]
-            samples = np.concatenate(samples_parts, axis=1)
-            if scale is not None:
-                samples = samples * scale[None]
-        mean = samples.mean(axis=0)
-        sd = samples.std(axis=0) if samples.shape[0] > 1 else np.zeros_like(mean)
+            mean = np.empty((len(x), len(self.targets)))
+            sd = np.zeros_like(mean)
+            for i in range(0, len(x), int(batch_size)):
+                part = self.raw(x[i:i + batch_size], None if std else 1)
+                if scale is not None:
+                    part *= scale[None, i:i + batch_size]
+                mean[i:i + batch_size] = part.mean(axis=0)
+                if std and part.shape[0] > 1:
+                    sd[i:i + batch_size] = part.std(axis=0)
         out = {}
         for j, t in enumerate(self.targets):
             out[t] = mean[:, j]
@@ -221,7 +228,7 @@ def build_net(meta: dict[str, Any], encoder: DesignEncoder):
     hp, n_out = meta["hp"], len(meta["targets"])
     n_layer = n_layer_inputs(meta)
     if meta["kind"] == "mlp":
-        return nets.MLPEnsemble(encoder.width + n_layer, n_out, hp["hidden"], hp["members"])
+        return nets.MLPEnsemble(encoder.width + n_layer, n_out, hp["hidden"], hp["members"], hp.get("layers", 2))
     if meta["kind"] == "transformer":
         return nets.TokenTransformer(encoder.token_widths, n_layer, n_out, hp["d"], hp["heads"], hp["depth"],
                                      hp["bins"], hp["dropout"])
@@ -255,7 +262,7 @@ def load(path: str | os.PathLike, problem=None) -> Predictor:
     if space.fingerprint() != meta["space_fingerprint"]:
         raise ModelFileError(f"model file '{path}' was trained on a different '{meta['problem']}' space "
                              f"(fingerprint {meta['space_fingerprint']}, now {space.fingerprint()}); retrain it")
-    enc = DesignEncoder(space)
+    enc = DesignEncoder(space, meta.get("encoding", "unit"))
     net = build_net(meta, enc)
     try:
         net.load_state_dict(blob["state"])
@@ -292,17 +299,24 @@ def _problem_of(frame, meta, path) -> str:
 
 
 def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 300, patience: int = 25,
-          val_fraction: float = 0.1, batch_size: int = 256, progress: bool = True, **hp) -> Predictor:
+          val_fraction: float = 0.1, batch_size: int = 256, progress: bool = True,
+          encoding: str = DEFAULT_ENCODING, **hp) -> Predictor:
     """Train a predictor on a trial dataset (a path, or ``(frame, provenance)``).
 
     ``model``: ``mlp``, ``transformer`` or ``gnn`` (the GNN needs the per-layer form). ``targets``:
-    metric columns (default: the problem's optimised objectives). Training is deterministic for a seed,
-    shows a progress bar, and keeps the weights of the best epoch on a ``val_fraction`` validation split,
-    stopping after ``patience`` epochs without improvement.
+    metric columns (default: the problem's optimised objectives). ``encoding``: how designs become
+    features (:mod:`dsegym.predictors.encoding`; ``rich`` or ``unit``). Training is deterministic for a
+    seed, shows a progress bar, and keeps the weights of the best epoch on a ``val_fraction`` validation
+    split, stopping after ``patience`` epochs without improvement. The learning rate warms up over the
+    first 3% of ``epochs`` and then follows a cosine down to 1% of ``lr`` at ``epochs``.
     """
     import torch
+
+    from .encoding import ENCODINGS
     if model not in KINDS:
         raise ConfigError(f"unknown predictor model {model!r}; allowed: {', '.join(KINDS)}")
+    if encoding not in ENCODINGS:
+        raise ConfigError(f"unknown design encoding {encoding!r}; allowed: {', '.join(ENCODINGS)}")
     if not 0 < float(val_fraction) < 0.5:
         raise ConfigError(f"val_fraction must lie in (0, 0.5), got {val_fraction!r}")
     for name, v in (("epochs", epochs), ("patience", patience), ("batch_size", batch_size)):
@@ -347,10 +361,10 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     units = {t: entry.get("units", {}).get(t) for t in targets}
     meta = {"kind": model, "form": form, "problem": problem, "options": options if not layer_form else {},
             "space_fingerprint": space.fingerprint(), "params": space.names, "targets": targets, "units": units,
-            "hp": hp, "versions": versions(), "seed": int(seed),
+            "hp": hp, "encoding": encoding, "versions": versions(), "seed": int(seed),
             "dataset": {"path": str(where), "rows": len(frame), "dsegym_version": prov.get("dsegym_version"),
                         "sampler": prov.get("sampler"), "workloads": prov.get("workloads")}}
-    enc = DesignEncoder(space)
+    enc = DesignEncoder(space, encoding)
     from .graph import graph_data
     if form == "graph":
         data_t = graph_data(frame, enc, targets, meta)
@@ -428,7 +442,9 @@ def _fit(net, x, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -
     xt, yt = torch.as_tensor(x), torch.as_tensor(z)
     xv, yv = xt[va], yt[va]
     opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    warm = max(1, round(0.03 * epochs))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: (e + 1) / warm if e < warm else
+                                              0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * (e - warm) / max(1, epochs - warm))))
     # MLP members each see their own Poisson(1) bootstrap weights of the data: their spread is the std
     weights = (torch.as_tensor(rng.poisson(1.0, size=(hp["members"], len(z))).astype(np.float32)) + 1e-3
                if meta["kind"] == "mlp" else None)
