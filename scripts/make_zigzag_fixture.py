@@ -11,9 +11,17 @@ This script runs with the project's Python (it reads dsegym's energy constants) 
 venv's Python once per design. Both tools get the same constants: ZigZag's MAC energy is dsegym's energy
 per MAC of the design (arithmetic, pipeline registers, forwarding), each SRAM's read and write cost is
 dsegym's energy per access of that buffer scaled to the port width, and the DRAM's cost per access is
-dsegym's interface energy per bit times the port width. Each design is a 3-level hierarchy per operand:
-a one-word register in each PE (free: its energy is inside the MAC energy on both sides), the
-design's ifmap / filter / ofmap SRAM, and DRAM with the design's bandwidth. The array's spatial
+dsegym's interface energy per bit times the port width. Each operand has a register in each PE (free:
+its energy is inside the MAC energy on both sides), the design's ifmap / filter / ofmap SRAM, and DRAM
+with the design's bandwidth. The PE is dsegym's systolic PE: in ws and is the stationary operand's
+register holds two words (the next tile shifts in behind the current one) and the partial sum is a
+pipeline register, not a memory level, so partial sums reach the ofmap SRAM every cycle and accumulate
+there; in os the partial sum stays in the PE's accumulator register. (Described with a one-word
+partial-sum register level, ZigZag's energy-optimal schedule for ws 8x8 on layer4.0.conv2 keeps
+partial sums in the PE and reloads all 64 weights every cycle, 512 bits through the 256-bit filter
+port: 1.81M stall cycles on 1.81M ideal; its latency-optimal schedule keeps weights and stalls as long
+on the register's single read/write port, read and written by both the MAC and the ofmap SRAM every
+cycle. Neither is the hardware dsegym models; without the level the stall is 0.) The array's spatial
 unrolling is the design's dataflow: ws rows = input channels C, columns = filters K; os rows = output
 pixels OX x OY, columns = K; is rows = C, columns = OX x OY. Each SRAM port carries 32 x max(rows, cols)
 bits a cycle, enough for an array edge of 8-bit operands and an edge of 32-bit partial sums, as
@@ -66,6 +74,7 @@ print("RESULT " + json.dumps(rows))
 
 
 def designs(n: int, seed: int):
+    """Random designs of the fixture (seeded)."""
     import numpy as np
     rng = np.random.default_rng(seed)
     out = []
@@ -81,12 +90,14 @@ def designs(n: int, seed: int):
 
 
 def layers():
+    """The fixture's ResNet-18 layers, in LAYER_NAMES order."""
     from dsegym.envs.accelerator import WORKLOADS
     by_name = {la.name: la for la in WORKLOADS["resnet18"]}
     return [by_name[name] for name in LAYER_NAMES]
 
 
 def zigzag_layer(i: int, la) -> dict:
+    """ZigZag workload entry of conv layer ``la``."""
     eh, ew = la.out_hw
     s = la.stride
     return {"id": i, "name": la.name, "operator_type": "Conv",
@@ -107,11 +118,11 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
     """ZigZag hardware description of design ``d`` with dsegym's per-event energies ``e``."""
     R, C = d["rows"], d["cols"]
 
-    def rf(op, bits):
+    def rf(op, bits, words=1):
         flows = ["tl", "fh"] if op != "O" else ["tl", "th", "fh", "fl"]
         ports = [_port("r_port_1", "read", bits, bits, [f"{op}, {f}" for f in flows if f in ("tl", "th")]),
                  _port("w_port_1", "write", bits, bits, [f"{op}, {f}" for f in flows if f in ("fh", "fl")])]
-        return {"size": bits, "r_cost": 0.0, "w_cost": 0.0, "area": 0.0, "latency": 1, "operands": [op],
+        return {"size": bits * words, "r_cost": 0.0, "w_cost": 0.0, "area": 0.0, "latency": 1, "operands": [op],
                 "ports": ports, "served_dimensions": []}
 
     def sram(op, kb, pj64):
@@ -126,13 +137,25 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
         return {"size": int(kb * 8192), "r_cost": cost, "w_cost": cost, "area": 0.0, "latency": 1,
                 "operands": [op], "ports": ports, "served_dimensions": ["D1", "D2"]}
 
+    # The PE's registers, as dsegym's PE has them (constants.pe_register_bits). ws and is: the stationary
+    # operand's register holds two words (the next tile shifts in behind the current one); the partial
+    # sum is a pipeline register that the MAC writes and the next PE (the bottom one: the ofmap SRAM)
+    # reads once a cycle, so the array's partial sums reach the ofmap SRAM every cycle and are accumulated
+    # there, as in a systolic array. It is not a memory level: a one-word ZigZag register level would let
+    # the mapper keep partial sums in the PE while the weights change every cycle (an output-stationary
+    # schedule this array cannot run) or read-modify-write it through one port (a 2x stall it does not
+    # have). os: the partial sum stays in the PE's accumulator register until its reduction is done.
+    df = d["dataflow"]
+    regs = {"rf_I": rf("I1", 8, 2 if df == "is" else 1), "rf_W": rf("I2", 8, 2 if df == "ws" else 1)}
+    if df == "os":
+        regs["rf_O"] = rf("O", 32)
     dram_bw = max(64, int(e["bytes_per_cycle"] * 8) // 8 * 8)
     dram_cost = e["dram_pj_per_bit"] * dram_bw
     alloc = [f"{op}, {f}" for op in ("I1", "I2") for f in ("fh", "tl")] + [f"O, {f}" for f in ("fh", "tl", "fl", "th")]
     return {
         "name": "dsegym_design",
         "memories": {
-            "rf_I": rf("I1", 8), "rf_W": rf("I2", 8), "rf_O": rf("O", 32),
+            **regs,
             "sram_I": sram("I1", d["ifmap_sram_kb"], e["pj64_ifmap"]),
             "sram_W": sram("I2", d["filter_sram_kb"], e["pj64_filter"]),
             "sram_O": sram("O", d["ofmap_sram_kb"], e["pj64_ofmap"]),
@@ -154,6 +177,7 @@ def _pixels(n: int) -> list:
 
 
 def mapping_yaml(d: dict) -> list:
+    """ZigZag spatial mapping of design ``d``: its dataflow's unrolling."""
     R, C = d["rows"], d["cols"]
     spatial = {"ws": {"D1": [f"C, {R}"], "D2": [f"K, {C}"]},
                "os": {"D1": _pixels(R), "D2": [f"K, {C}"]},
@@ -182,6 +206,7 @@ def energies(d: dict) -> dict:
 
 
 def run_zigzag(args):
+    """Run ZigZag (its venv's Python) on one design's layers: (index, rows, seconds)."""
     import yaml
     i, d, lpf = args
     e = energies(d)
@@ -204,6 +229,7 @@ def run_zigzag(args):
 
 
 def main():
+    """Run every design (resuming), write the fixture CSV."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--designs", type=int, default=48)
     ap.add_argument("--seed", type=int, default=0)

@@ -25,8 +25,7 @@ def _per_value(fn, *cols):
     import pandas as pd
 
     if len(cols) == 1:
-        codes, uniq = pd.factorize(cols[0])
-        return np.array([fn(float(u)) for u in uniq], dtype=np.float64)[codes]
+        return _Distinct(cols[0])(fn)
     codes = []
     uniques = []
     for col in cols:
@@ -47,17 +46,31 @@ def _per_value(fn, *cols):
     return np.array(rows, dtype=np.float64)[kc]
 
 
+class _Distinct:
+    """The distinct values of one column, factorized once for every function applied to it."""
+
+    def __init__(self, col):
+        import pandas as pd
+
+        self.codes, uniq = pd.factorize(col)
+        self.values = [float(u) for u in uniq]
+
+    def __call__(self, fn):
+        return np.array([fn(u) for u in self.values], dtype=np.float64)[self.codes]
+
+
 def design_physics(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Per-design arrays: vdd, pJ per event, leakage and PHY power (W), interface bandwidth, area parts."""
     nm = cols["tech_nm"]
     wb, ab = cols["weight_bits"], cols["act_bits"]
     ws = cols["dataflow"] == WS
     vdd = _per_value(lambda f, n: float(K.voltage_for_clock(f, n)), cols["clock_mhz"], nm)
-    vnom = _per_value(K.nominal_voltage, nm)
+    node = _Distinct(nm)  # a batch has few nodes: each node function runs once per node
+    vnom = node(K.nominal_voltage)
     v2 = (vdd / vnom) ** 2
-    e_logic = _per_value(K.node_energy_scale, nm)
-    a_logic = _per_value(K.node_area_scale, nm)
-    e_sram = _per_value(K.sram_energy_scale, nm)
+    e_logic = node(K.node_energy_scale)
+    a_logic = node(K.node_area_scale)
+    e_sram = node(K.sram_energy_scale)
     pes = cols["rows"] * cols["cols"]
 
     dram = _DRAM[cols["dram_type"].astype(np.intp)]
@@ -69,15 +82,15 @@ def design_physics(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     spad_um2 = cols["pe_scratchpad_bytes"] * 8.0 * K.REG_UM2_PER_BIT / K.CELL_UTILIZATION
     area_pe = pes * (K.pe_um2(wb, ab, ws) + spad_um2) * 1e-6 * a_logic
     kb = cols["ifmap_sram_kb"] + cols["filter_sram_kb"] + cols["ofmap_sram_kb"]
-    area_sram = kb * _per_value(K.sram_mm2_per_kb, nm)
+    area_sram = kb * node(K.sram_mm2_per_kb)
     area_phy = channels * dram[:, 2]
-    leak_density_w = _per_value(K.leak_mw_per_mm2, nm) * 1e-3
+    leak_density_w = node(K.leak_mw_per_mm2) * 1e-3
     static_w = (area_pe * leak_density_w * v2 + area_sram * leak_density_w + channels * dram[:, 3])
     static_nominal_w = (area_pe + area_sram) * leak_density_w + channels * dram[:, 3]
     return {
         "vdd": vdd, "v2": v2, "e_logic": e_logic, "e_sram": e_sram, "bw_gbps": bw, "channels": channels,
         "dram_pj_per_byte": dram[:, 1] * 8.0, "static_w": static_w, "static_nominal_w": static_nominal_w,
-        "f_nominal_mhz": _per_value(K.nominal_clock_mhz, nm),
+        "f_nominal_mhz": node(K.nominal_clock_mhz),
         "area_pe_mm2": area_pe, "area_sram_mm2": area_sram, "area_phy_mm2": area_phy,
         "area_mm2": area_pe + area_sram + area_phy,
     }
