@@ -44,7 +44,10 @@ def _t():
 
 ACC_TARGETS = {"mape_pct": 1.0, "kendall_tau": 0.95}
 ACC_HP = {"mlp": {"hidden": 256, "layers": 3, "epochs": 300, "patience": 60, "batch_size": 64},
-          "transformer": {"epochs": 200, "patience": 30, "batch_size": 128}}
+          "transformer": {"epochs": 200, "patience": 30, "batch_size": 128},
+          # per-layer MLP with roofline inputs (section 2's model) on the same 5,000 simulated designs,
+          # broken down by layer (21 rows each), summed over the network as a proxy problem sums it
+          "layer": {"hidden": 256, "layers": 3, "epochs": 60, "patience": 25, "features": "roofline"}}
 
 
 def _dataset(problem: str, n: int, sampler: str, seed: int, data_dir: str | None, workers: int = 1):
@@ -111,21 +114,49 @@ def in_distribution(n_train: int, epochs: int | None, out: dict, kinds=("mlp", "
         if epochs:
             hp["epochs"] = epochs
         t0, c0 = _t(), time.process_time()
-        model = train(tr, model=kind, targets=targets, seed=0, progress=True, **hp)
-        m = evaluate(model, te)
+        if kind == "layer":
+            model, m = _layer_model(n_train, te, targets, hp)
+        else:
+            model = train(tr, model=kind, targets=targets, seed=0, progress=True, **hp)
+            m = evaluate(model, te)
         res[kind] = {"train_s": _t() - t0, "train_cpu_s": time.process_time() - c0,
                      "epochs": model.meta["history"]["epochs_run"], "hp": hp, **m}
+        unit = "design x layer rows" if kind == "layer" else "designs"
         print(f"[1] in-distribution {kind} on accel-resnet18: {n_train:,} samples ({model.meta['n_train']:,} train + "
-              f"{model.meta['n_val']:,} validation), {res[kind]['epochs']} epochs, {res[kind]['train_s']:.0f} s; "
+              f"{model.meta['n_val']:,} validation {unit}), {res[kind]['epochs']} epochs, {res[kind]['train_s']:.0f} s; "
               f"{len(te[0]):,} unseen test designs")
         for t in targets:
             _report("1", t, m[t])
         if plot_dir:
-            pred = model.predict(te[0], std=False)
+            pred = _network_prediction(model, te[0]) if kind == "layer" else model.predict(te[0], std=False)
             _scatter(f"{plot_dir}/in_distribution_{kind}.png", {t: te[0][t].to_numpy() for t in targets},
                      {t: pred[t].to_numpy() for t in targets},
                      f"accel-resnet18, {kind}, {n_train:,} samples: predicted vs simulated (unseen designs)")
     out["in_distribution"] = res
+
+
+def _network_prediction(model, frame):
+    """A per-layer model's accel-resnet18 metrics for the designs of ``frame`` (layers summed)."""
+    import dsegym
+    from dsegym.predictors.proxy import proxy_metrics
+    problem = dsegym.make("accel-resnet18")
+    designs = frame[[f"design.{n}" for n in problem.space.names]]
+    designs.columns = problem.space.names
+    return proxy_metrics(model, problem, designs)
+
+
+def _layer_model(n_train: int, te, targets, hp):
+    """Section 1's per-layer model: trained on ``n_train`` Sobol designs x ResNet-18's layers (the same
+    simulations, broken down by layer), scored on the test designs' whole-network metrics."""
+    from dsegym.datasets.layers import collect_layer_frame
+    from dsegym.predictors import train
+    from dsegym.predictors.metrics import regression_metrics
+    hp = dict(hp)
+    epochs, patience = hp.pop("epochs"), hp.pop("patience")
+    layers = collect_layer_frame(["resnet18"], n_train, sampler="sobol", seed=0, progress=False)
+    model = train(layers, model="mlp", targets=targets, seed=0, epochs=epochs, patience=patience, progress=True, **hp)
+    pred = _network_prediction(model, te[0])
+    return model, {t: regression_metrics(te[0][t].to_numpy(), pred[t].to_numpy()) for t in targets}
 
 
 def learning_curve(sizes, out: dict, data_dir=None) -> None:
@@ -522,7 +553,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 on a shared machine)")
     ap.add_argument("--curve", nargs="+", type=int, metavar="N",
                     help="section 1 also trains the default MLP on N samples each (a learning curve)")
-    ap.add_argument("--models", nargs="*", choices=["mlp", "transformer"], default=["mlp", "transformer"],
+    ap.add_argument("--models", nargs="*", choices=["mlp", "transformer", "layer"], default=["mlp", "transformer", "layer"],
                     help="the predictors section 1 trains")
     args = ap.parse_args()
     if args.threads:
