@@ -9,7 +9,6 @@ and repeat counts it never saw.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -75,7 +74,6 @@ def _forward(net, data, graphs, return_nodes: bool = False):
 
 
 def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -> dict[str, Any]:
-    import copy
 
     import torch
     from tqdm.auto import tqdm
@@ -95,10 +93,10 @@ def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, pro
     node_y = torch.as_tensor(data["node_y"]) if node_w > 0 else None
     opt = torch.optim.AdamW(net.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    best, best_state, stale, epoch = math.inf, None, 0, 0
-    curve = []
+    from .model import EarlyStopping
     bar = tqdm(range(1, epochs + 1), desc="train gnn", unit="epoch", disable=not progress)
-    for epoch in bar:
+    stopper = EarlyStopping(net, patience, bar)
+    for _ in bar:
         net.train()
         order = tr[rng.permutation(len(tr))]
         for i in range(0, len(order), batch_size):
@@ -117,17 +115,9 @@ def fit_graph(net, data, z, tr, va, meta, epochs, patience, batch_size, rng, pro
         with torch.no_grad():
             v = float(torch.cat([((_forward(net, data, va[i:i + 4096]) - mu) / sd - zt[va[i:i + 4096]]) ** 2
                                  for i in range(0, len(va), 4096)]).mean())
-        curve.append(v)
-        bar.set_postfix(val_mse=f"{v:.4g}")
-        if v < best * (1 - 1e-4):
-            best, best_state, stale = v, copy.deepcopy(net.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    bar.close()
-    net.load_state_dict(best_state)
-    return {"epochs_run": epoch, "best_val_mse": best, "val_curve": curve[-50:]}
+        if stopper.stop(v):
+            break
+    return stopper.finish()
 
 
 def raw_graphs(predictor, data, samples: int) -> np.ndarray:

@@ -434,7 +434,6 @@ def _val(net, meta, xv, yv) -> float:
 
 
 def _fit(net, x, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -> dict[str, Any]:
-    import copy
 
     import torch
     from tqdm.auto import tqdm
@@ -448,9 +447,8 @@ def _fit(net, x, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -
     # MLP members each see their own Poisson(1) bootstrap weights of the data: their spread is the std
     weights = (torch.as_tensor(rng.poisson(1.0, size=(hp["members"], len(z))).astype(np.float32)) + 1e-3
                if meta["kind"] == "mlp" else None)
-    best, best_state, stale, epoch = math.inf, None, 0, 0
-    curve = []
     bar = tqdm(range(1, epochs + 1), desc=f"train {meta['kind']}", unit="epoch", disable=not progress)
+    stopper = EarlyStopping(net, patience, bar)
     for epoch in bar:
         net.train()
         order = tr[rng.permutation(len(tr))]
@@ -461,18 +459,37 @@ def _fit(net, x, z, tr, va, meta, epochs, patience, batch_size, rng, progress) -
             loss.backward()
             opt.step()
         sched.step()
-        v = _val(net, meta, xv, yv)
-        curve.append(v)
-        bar.set_postfix(val_mse=f"{v:.4g}")
-        if v < best * (1 - 1e-4):
-            best, best_state, stale = v, copy.deepcopy(net.state_dict()), 0
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    bar.close()
-    net.load_state_dict(best_state)
-    return {"epochs_run": epoch, "best_val_mse": best, "val_curve": curve[-50:]}
+        if stopper.stop(_val(net, meta, xv, yv)):
+            break
+    return stopper.finish()
+
+
+class EarlyStopping:
+    """Validation bookkeeping shared by the training loops: keeps the best epoch's weights, says when
+    ``patience`` epochs have passed without a 0.01% gain, and restores the best weights at the end."""
+
+    def __init__(self, net, patience: int, bar):
+        self.net, self.patience, self.bar = net, int(patience), bar
+        self.best, self.state, self.stale, self.epochs, self.curve = math.inf, None, 0, 0, []
+
+    def stop(self, val_mse: float) -> bool:
+        """Record one epoch's validation MSE; True when training should stop."""
+        import copy
+        self.epochs += 1
+        self.curve.append(val_mse)
+        self.bar.set_postfix(val_mse=f"{val_mse:.4g}")
+        if val_mse < self.best * (1 - 1e-4):
+            self.best, self.state, self.stale = val_mse, copy.deepcopy(self.net.state_dict()), 0
+            return False
+        self.stale += 1
+        return self.stale >= self.patience
+
+    def finish(self) -> dict[str, Any]:
+        """Close the bar, load the best weights; the training history."""
+        self.bar.close()
+        if self.state is not None:
+            self.net.load_state_dict(self.state)
+        return {"epochs_run": self.epochs, "best_val_mse": self.best, "val_curve": self.curve[-50:]}
 
 
 def check_designs(predictor: Predictor, frame) -> None:
