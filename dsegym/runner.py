@@ -343,12 +343,27 @@ def init_ray(address: str, num_cpus: int | None = None):
         except (ConnectionError, RuntimeError):
             ray.init(num_cpus=num_cpus, **kwargs)
     else:
+        _check_reachable(address)
         try:
             ray.init(address=address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise ConfigError(f"cannot join the Ray cluster at '{address}': {exc}; start one with "
                               "'ray start --head' or use --ray auto") from None
     return ray
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A ConfigError now if nothing listens at a HOST:PORT cluster address. Ray itself waits minutes for
+    an unreachable head before it gives up, which at the CLI looks like a hang."""
+    import socket
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not port.isdigit():
+        return  # not HOST:PORT: let Ray interpret it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at '{address}' ({exc.strerror or exc}); start one with "
+                          "'ray start --head' there, or use --ray auto") from None
 
 
 def _ray_chunk(specs: list[RunSpec], recorded: dict[str, list]) -> list[tuple[str, list]]:

@@ -207,3 +207,16 @@ def test_ctrl_c_stops_a_pool_run_without_traceback_keeping_its_trials(tmp_path):
     assert proc.returncode == 130 and "Traceback" not in err, err
     saved = load(tmp_path)
     assert 0 < len(saved) < 6000 and not saved.duplicated(["run_id", "trial_index"]).any()
+
+
+def test_an_unreachable_ray_address_is_a_clear_error_not_a_hang(tmp_path, capsys):
+    # Nothing listens on port 1; Ray alone would wait minutes for the head before giving up.
+    import time
+
+    from dsegym.cli import main
+    t0 = time.perf_counter()
+    assert main(["run", "--problem", "toy-accel", "--agent", "random", "--budget", "4", "--seeds", "0",
+                 "--out", str(tmp_path / "r"), "--ray", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the Ray cluster at '127.0.0.1:1'" in err and "Traceback" not in err
+    assert time.perf_counter() - t0 < 60
