@@ -8,7 +8,7 @@ Torch (and torch-geometric, for the GNN) are imported on first use of a predicto
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 KINDS = ("mlp", "transformer", "gnn")
 _EXPORTS = {"train": "model", "load": "model", "Predictor": "model", "ModelFileError": "model",
@@ -18,9 +18,4 @@ __all__ = ["KINDS", "ModelFileError", "Predictor", "evaluate", "load", "make_pro
            "regression_metrics", "train"]
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

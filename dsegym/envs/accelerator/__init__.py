@@ -10,7 +10,7 @@ Names are imported on first use, so ``import dsegym`` (which reads only ``regist
 """
 from __future__ import annotations
 
-import importlib
+from ..._lazy import lazy_exports
 
 _EXPORTS = {
     "simulate": "simulator", "simulate_arrays": "simulator", "FIDELITIES": "simulator",
@@ -21,12 +21,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__():

@@ -7,7 +7,7 @@ Importing this package is cheap; torch and scikit-learn load on first use.
 >>> codesign.NetArch(2, 8, 2, 3, True).channels
 (8, 16)
 """
-import importlib
+from ..._lazy import lazy_exports
 
 _EXPORTS = {
     "NetArch": "network", "ARCHITECTURES": "network", "WEIGHT_BITS": "network", "ACT_BITS": "network",
@@ -18,7 +18,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

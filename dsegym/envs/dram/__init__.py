@@ -8,7 +8,7 @@ Importing this package is cheap; numba and the model load on first use of an att
 >>> dram.simulate([{"PagePolicy": "Closed"}], trace="stream", n=256)["row_hit_rate"].item()
 0.0
 """
-import importlib
+from ..._lazy import lazy_exports
 
 _EXPORTS = {
     "DEVICES": "devices", "DramDevice": "devices", "get_device": "devices",
@@ -24,7 +24,4 @@ _EXPORTS = {
 __all__ = [name for name in sorted(_EXPORTS)]  # a list comprehension, as ruff PLE0605 wants
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
