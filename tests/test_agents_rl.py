@@ -250,3 +250,15 @@ def test_every_sweep_setting_builds_and_runs(name):
         agent = make(name, dsegym.make("toy-accel"), seed=1, **dict(zip(sweep, values)))
         assert len(run_search(agent, budget=12, batch_size=4)) == 12
         _close(agent)
+
+
+def test_learning_writes_nothing_to_the_temp_folder(tmp_path, monkeypatch):
+    """SB3's default logger makes an empty SB3-<time> folder in the temp folder on every learn(); the
+    agents give it a logger with no outputs, so a search leaves the user's temp folder as it was."""
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv("SB3_LOGDIR", raising=False)
+    agent = make("ppo", dsegym.make("toy-accel"), seed=0)
+    run_search(agent, budget=8, batch_size=4)
+    _close(agent)
+    assert list(tmp_path.iterdir()) == []

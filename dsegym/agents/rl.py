@@ -162,6 +162,10 @@ class SB3Agent(Agent):
         with self._own_rng():
             self._model = cls("MlpPolicy", self._venv, seed=self._model_seed, device="cpu", verbose=0,
                               policy_kwargs=policy_kwargs, **self._algo_kwargs(n_envs))
+            # SB3's default logger makes a new empty /tmp/SB3-<time> folder on every learn() even when
+            # it writes nothing; a logger with no outputs keeps the user's temp folder clean.
+            from stable_baselines3.common.logger import Logger
+            self._model.set_logger(Logger(folder=None, output_formats=[]))
             self._configure(self._model)
             self._learner.model = self._model
             self._finalizer = weakref.finalize(self, self._learner.close)
