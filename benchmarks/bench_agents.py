@@ -35,6 +35,7 @@ from dsegym.errors import ConfigError  # noqa: E402
 
 
 def bench_agent(name: str, problem, budget: int, seed: int, max_seconds: float) -> dict:
+    """Run one agent for ``budget`` evaluations (or ``max_seconds``); its ms per ask+tell step, setup and simulator seconds, best score."""
     built = time.perf_counter()
     agent = make(name, problem, seed=seed)
     setup_s = time.perf_counter() - built
@@ -67,6 +68,7 @@ def bench_agent(name: str, problem, budget: int, seed: int, max_seconds: float) 
 
 
 def main(argv=None) -> int:
+    """Benchmark the chosen agents and print a table of their overhead per design."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=int, default=1000, help="evaluations per agent (batch size 1)")
     parser.add_argument("--agents", default="", help="comma-separated agent names (default: all)")

@@ -31,6 +31,7 @@ def _step_time(env, actions) -> float:
 
 
 def main() -> None:
+    """Run the co-design benchmark and print its figures."""
     import numpy as np
     import torch
     from scipy.stats import kendalltau, spearmanr

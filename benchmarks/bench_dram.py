@@ -70,6 +70,7 @@ def _spawn(kind: str, n: int, designs: int, take: int, env: dict | None = None) 
 
 
 def main() -> None:
+    """Run the DRAM benchmark (or one of its child measurements) and print its figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--designs", type=int, default=100)
     ap.add_argument("--child", choices=["big", "python"])

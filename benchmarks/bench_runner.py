@@ -41,6 +41,7 @@ def bare_loop(specs) -> float:
 
 
 def overhead(quick: bool) -> None:
+    """The runner's overhead per trial against a bare ask/tell loop, at batch sizes 1 and 10."""
     budget = 500 if quick else 2000
     print("== runner overhead per trial (toy-accel, random agent: the simulator costs ~0.1 ms a batch)")
     for batch in (1, 10):
@@ -90,6 +91,7 @@ def overhead(quick: bool) -> None:
 
 
 def speedup(quick: bool) -> None:
+    """Wall-clock speed-up of parallel workers on a DRAM problem whose designs take about 0.2 s each."""
     # A DRAM controller on a random trace, its length chosen so one design takes about 0.2 s here.
     n = 30_000
     p = dsegym.make("dram", trace="random", n=n)
@@ -122,6 +124,7 @@ def speedup(quick: bool) -> None:
 
 
 def kill_and_resume(quick: bool) -> None:
+    """Kill -9 a run a quarter of the way in, rerun it, and compare the rows with an uninterrupted run."""
     budget = 1500 if quick else 4000
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     with tempfile.TemporaryDirectory() as d:
@@ -157,6 +160,7 @@ def kill_and_resume(quick: bool) -> None:
 
 
 def main() -> None:
+    """Run the three runner measurements."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()

@@ -46,6 +46,7 @@ def knob_effects(problem, designs: int = 60, seed: int = 0) -> list[dict]:
 
 
 def main() -> None:
+    """Print the knob-share table of each DRAM problem."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--designs", type=int, default=60)
     ap.add_argument("--problems", nargs="+", default=["dram-stream", "dram-random", "dram-cloud1", "dram-cloud2"])

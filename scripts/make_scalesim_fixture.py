@@ -91,6 +91,7 @@ COLUMNS = ["case", "name", "kind", "h", "w", "fh", "fw", "c", "num_filter", "str
 
 
 def cases():
+    """Every (layer, array, dataflow) case of the fixture, numbered."""
     out = []
     for i, (name, kind, fields) in enumerate(LAYERS):
         for a in range(2):
@@ -101,6 +102,7 @@ def cases():
 
 
 def run_case(case):
+    """Run SCALE-Sim on one case in a temporary folder and return its counts."""
     from scalesim.scale_sim import scalesim
 
     idx, name, kind, fields, rows, cols, df = case
@@ -141,6 +143,7 @@ def run_case(case):
 
 
 def main():
+    """Run every case (in parallel jobs) and write the fixture CSV."""
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures", "scalesim_golden.csv"))
