@@ -51,7 +51,7 @@ ACC_HP = {"mlp": {"hidden": 256, "layers": 3, "epochs": 300, "patience": 60, "ba
           # per-layer MLPs on the same 5,000 simulated designs, broken down by layer (21 rows each), summed
           # over the network as a proxy problem sums it: mapping inputs (every candidate mapping of the
           # mapper in closed form; L1 loss on log targets, what MAPE measures) and roofline inputs
-          "layer": {"hidden": 256, "layers": 3, "epochs": 30, "patience": 25, "features": "mapping", "loss": "l1"},
+          "layer": {"hidden": 128, "layers": 2, "epochs": 30, "patience": 25, "features": "mapping", "loss": "l1"},
           "layer-roofline": {"hidden": 256, "layers": 3, "epochs": 60, "patience": 25, "features": "roofline"}}
 
 
