@@ -272,7 +272,8 @@ def test_mapping_model_is_deterministic_and_beats_the_roofline_model(tmp_path):
     np.testing.assert_array_equal(pm, pa)
     assert not np.allclose(pm, po)
     mape = lambda p: np.mean(np.abs(p / truth - 1))  # noqa: E731
-    assert mape(pm) < 0.5 * mape(pr), (mape(pm), mape(pr))
+    # from 300 designs: ~1.5% against ~14% (seeds 0-2)
+    assert mape(pm) < 0.05 and mape(pm) < 0.3 * mape(pr), (mape(pm), mape(pr))
     back = load(mapping.save(tmp_path / "mapping.pt"))
     np.testing.assert_array_equal(proxy_metrics(back, problem, designs)["latency_ms"].to_numpy(), pm)
     with pytest.raises(dsegym.errors.ConfigError, match="loss.*allowed: mse, l1"):
