@@ -33,16 +33,20 @@ MODEL_VERSION = 1
 KINDS = ("mlp", "transformer", "gnn")
 ADDITIVE = ("latency_cycles", "latency_ms", "energy_uj", "dram_bytes")  # per-layer metrics that sum over a network
 DEFAULT_HP = {
-    "mlp": {"hidden": 128, "layers": 2, "members": 5, "lr": 3e-3, "weight_decay": 1e-5, "features": "shape"},
+    "mlp": {"hidden": 128, "layers": 2, "members": 5, "lr": 3e-3, "weight_decay": 1e-5, "features": "shape",
+            "loss": "mse"},
     "transformer": {"d": 48, "heads": 4, "depth": 2, "bins": 8, "dropout": 0.1, "lr": 2e-3, "weight_decay": 1e-5,
                     "cls_weight": 0.2, "mc_samples": 8, "features": "shape"},
     "gnn": {"hidden": 64, "depth": 3, "dropout": 0.1, "lr": 3e-3, "weight_decay": 1e-5, "mc_samples": 8, "features": "shape",
             "node_loss": 0.0},
 }
-# Per-layer models' layer inputs: "shape" (log layer dimensions) or "roofline" (those plus design x layer
+# Per-layer models' layer inputs: "shape" (log layer dimensions), "roofline" (those plus design x layer
 # features and a roofline prior that latency targets are learned as a ratio over; see
-# dsegym.datasets.layers.roofline_features). Ignored by design-form models.
-LAYER_INPUTS = ("shape", "roofline")
+# dsegym.datasets.layers.roofline_features) or "mapping" (roofline inputs plus every candidate mapping of
+# the accelerator's mapper in closed form, with latency and energy priors; see
+# dsegym.datasets.layers.mapping_features). Ignored by design-form models.
+LAYER_INPUTS = ("shape", "roofline", "mapping")
+LOSSES = ("mse", "l1")  # on standardised (log) targets; l1 on log targets is what MAPE measures
 
 
 class ModelFileError(DatasetError):
@@ -202,24 +206,36 @@ class Predictor:
 def layer_inputs(frame, meta: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Layer features of a per-layer frame and the (n, targets) multipliers of the network's outputs:
     the layer's repeat for additive targets, times the roofline latency for latency targets when the
-    model reads roofline inputs (``hp["features"]``)."""
+    model reads roofline inputs, or the mapping priors (latency and energy) when it reads mapping inputs
+    (``hp["features"]``)."""
     x = layer_features(frame)
     rep = frame["layer_repeat"].to_numpy(dtype=np.float64)
     scale = np.stack([rep if t in ADDITIVE else np.ones_like(rep) for t in meta["targets"]], axis=1)
-    if meta["hp"].get("features", "shape") == "roofline":
+    features = meta["hp"].get("features", "shape")
+    if features in ("roofline", "mapping"):
         from ..datasets.layers import roofline_features, roofline_prior
         rx, roof = roofline_features(frame)
-        x = np.concatenate([x, rx], axis=1)
-        scale = scale * roofline_prior(frame, roof, meta["targets"])
+        if features == "roofline":
+            x = np.concatenate([x, rx], axis=1)
+            scale = scale * roofline_prior(frame, roof, meta["targets"])
+        else:
+            from ..datasets.layers import mapping_features, mapping_prior
+            mx, cycles, energy = mapping_features(frame)
+            x = np.concatenate([x, rx, mx], axis=1)
+            scale = scale * mapping_prior(frame, cycles, energy, meta["targets"])
     return x, scale
 
 
 def n_layer_inputs(meta: dict[str, Any]) -> int:
     if meta["form"] not in ("layer", "graph"):
         return 0
-    if meta["hp"].get("features", "shape") == "roofline":
+    features = meta["hp"].get("features", "shape")
+    if features == "roofline":
         from ..datasets.layers import ROOFLINE_FEATURES
         return 5 + len(ROOFLINE_FEATURES)
+    if features == "mapping":
+        from ..datasets.layers import MAPPING_FEATURES, ROOFLINE_FEATURES
+        return 5 + len(ROOFLINE_FEATURES) + len(MAPPING_FEATURES)
     return 5
 
 
@@ -356,6 +372,8 @@ def train(data, model: str = "mlp", targets=None, seed: int = 0, epochs: int = 3
     hp = {**DEFAULT_HP[model], **hp}
     if hp["features"] not in LAYER_INPUTS:
         raise ConfigError(f"unknown features {hp['features']!r}; allowed: {', '.join(LAYER_INPUTS)}")
+    if hp.get("loss", "mse") not in LOSSES:
+        raise ConfigError(f"unknown loss {hp['loss']!r}; allowed: {', '.join(LOSSES)}")
     if hp["features"] != "shape" and not layer_form:
         raise ConfigError(f"features={hp['features']!r} reads layer shapes: train on a per-layer dataset")
     units = {t: entry.get("units", {}).get(t) for t in targets}
@@ -412,7 +430,8 @@ def _loss(net, meta, xb, yb, wb=None):
     import torch
     kind = meta["kind"]
     if kind == "mlp":
-        err = (net(xb) - yb[None]) ** 2  # (members, n, t)
+        diff = net(xb) - yb[None]  # (members, n, t)
+        err = diff.abs() if meta["hp"].get("loss", "mse") == "l1" else diff ** 2
         return (err.mean(dim=2) * wb).sum(dim=1).div(wb.sum(dim=1)).mean() if wb is not None else err.mean()
     reg, logits = net(xb)
     loss = ((reg - yb) ** 2).mean()
