@@ -31,6 +31,12 @@ own buffers (4-8x the ideal cycles with the earlier 64 x max(rows, cols) / 8 bit
 among its closed-form candidates. Each layer runs alone (its input from DRAM, its output to DRAM),
 so dsegym runs with chained=False; leakage is not in ZigZag, so the compared energy leaves it out.
 Finished designs go to a side file next to ``--out``; an interrupted run started again resumes.
+
+Each row records ``zz_mac_pj``, the energy per MAC ZigZag was given. ZigZag's MAC energy is that figure
+times the layer's MAC count whatever the mapping (zigzag/cost_model/cost_model.py,
+calc_mac_energy_cost), so it adds the same constant to every mapping LOMA compares and never changes
+its choice. When dsegym's energy per MAC changes, ``--rebase-mac-energy`` therefore moves each row's
+ZigZag energy by (new - given) x MACs, exactly what a rerun would report, without rerunning ZigZag.
 """
 from __future__ import annotations
 
@@ -236,7 +242,12 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--lpf-limit", type=int, default=6, help="LOMA loop-prime-factor limit (ZigZag's default 6)")
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--rebase-mac-energy", action="store_true",
+                    help="no ZigZag run: move the energies of --out to dsegym's current energy per MAC")
     args = ap.parse_args()
+    if args.rebase_mac_energy:
+        rebase_mac_energy(args.out)
+        return
     from tqdm import tqdm
 
     ds = designs(args.designs, args.seed)
@@ -267,7 +278,7 @@ def main():
                                                                 "dram_channels")},
                          "layer": r["name"], "zz_energy_pj": round(r["energy_pj"], 1),
                          "zz_latency_cycles": round(r["latency_cycles"]),
-                         "zz_seconds": round(wall / len(res), 2)})
+                         "zz_seconds": round(wall / len(res), 2), "zz_mac_pj": energies(ds[i])["mac_pj"]})
     rows.sort(key=lambda r: (r["design"], LAYER_NAMES.index(r["layer"])))
     tmp = args.out + ".tmp"
     with open(tmp, "w", newline="") as fh:
@@ -279,6 +290,38 @@ def main():
     os.replace(tmp, args.out)
     os.remove(partial)
     print(f"wrote {len(rows)} rows to {args.out}")
+
+
+def rebase_mac_energy(path: str) -> None:
+    """Move the ZigZag energies of fixture ``path`` to dsegym's current energy per MAC (module docstring)."""
+    with open(path) as fh:
+        lines = fh.read().splitlines(keepends=True)
+    header = [ln for ln in lines if ln.startswith("#")]
+    rows = list(csv.DictReader([ln for ln in lines if not ln.startswith("#")]))
+    if not rows or "zz_mac_pj" not in rows[0]:
+        raise SystemExit(f"{path} has no zz_mac_pj column (the energy per MAC ZigZag was given); rerun ZigZag")
+    macs = {la.name: la.macs for la in layers()}
+    cols = ("rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "dram_channels")
+    moved = 0
+    for r in rows:
+        d = {**FIXED, **{k: int(r[k]) for k in cols}, "dataflow": r["dataflow"]}
+        new = energies(d)["mac_pj"]
+        given = float(r["zz_mac_pj"])
+        if new != given:
+            r["zz_energy_pj"] = round(float(r["zz_energy_pj"]) + (new - given) * macs[r["layer"]], 1)
+            r["zz_mac_pj"] = new
+            moved += 1
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as fh:
+        fh.writelines(header)
+        if moved:
+            fh.write(f"# --rebase-mac-energy: {moved} rows moved to dsegym's energy per MAC (zz_mac_pj); "
+                     "ZigZag's MAC energy is that times the MAC count, whatever the mapping\n")
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+    print(f"{moved} of {len(rows)} rows moved to the current energy per MAC in {path}")
 
 
 def _zigzag_version() -> str:

@@ -220,10 +220,12 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                             # slice of the operand reused across the chunk's column folds (ws: the block's
                             # inputs, is: the weights) fits its buffer; per chunk, every column fold. Each
                             # input is fetched once; the weights once per pixel block unless they all stay.
-                            # Partial sums parked for the whole layer (one block) are never replaced, so they
-                            # may fill the whole buffer (nothing to double-buffer; as ZigZag's
-                            # force_double_buffering sizes a tile that holds everything); blocks that follow
-                            # one another get half. ws pixel blocks are any rows, is blocks whole column folds.
+                            # Partial sums parked for the whole layer (one block) may fill the whole buffer:
+                            # they are made on chip, so no half waits for a prefetch or a drain (ZigZag's
+                            # force_double_buffering sizes a tile that holds everything the same way); blocks
+                            # that follow one another get half, the other half draining the finished block
+                            # (TPU v1 doubles its accumulators for this, Jouppi et al. ISCA 2017 sec. 2).
+                            # ws pixel blocks are any rows, is blocks whole column folds.
                             if M * N <= 2.0 * cap_p:
                                 mb = M
                                 cap_ps = 2.0 * cap_p
