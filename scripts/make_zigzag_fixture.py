@@ -120,8 +120,12 @@ def _port(name, kind, bw_min, bw_max, allocation):
             "allocation": allocation}
 
 
-def accelerator_yaml(d: dict, e: dict) -> dict:
-    """ZigZag hardware description of design ``d`` with dsegym's per-event energies ``e``."""
+def accelerator_yaml(d: dict, e: dict, double_buffering: bool = False) -> dict:
+    """ZigZag hardware description of design ``d`` with dsegym's per-event energies ``e``.
+
+    ``double_buffering``: the SRAMs are double-buffered as dsegym's (``force_double_buffering``: ZigZag's
+    mapper then sizes a tile that is replaced during the layer at half the buffer and one that holds all of
+    its operand at the whole buffer, the rule of dsegym's mapper for partial sums, model.py)."""
     R, C = d["rows"], d["cols"]
 
     def rf(op, bits, words=1):
@@ -141,7 +145,8 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
         ports = [_port("r_port_1", "read", 8, width, [f"{op}, {f}" for f in flows if f in ("tl", "th")]),
                  _port("w_port_1", "write", 8, width, [f"{op}, {f}" for f in flows if f in ("fh", "fl")])]
         return {"size": int(kb * 8192), "r_cost": cost, "w_cost": cost, "area": 0.0, "latency": 1,
-                "operands": [op], "ports": ports, "served_dimensions": ["D1", "D2"]}
+                "operands": [op], "ports": ports, "served_dimensions": ["D1", "D2"],
+                **({"force_double_buffering": True} if double_buffering else {})}
 
     # The PE's registers, as dsegym's PE has them (constants.pe_register_bits). ws and is: the stationary
     # operand's register holds two words (the next tile shifts in behind the current one); the partial
@@ -214,12 +219,12 @@ def energies(d: dict) -> dict:
 def run_zigzag(args):
     """Run ZigZag (its venv's Python) on one design's layers: (index, rows, seconds)."""
     import yaml
-    i, d, lpf = args
+    i, d, lpf, double_buffering = args
     e = energies(d)
     with tempfile.TemporaryDirectory() as tmp:
         acc, mapping, job = (os.path.join(tmp, f) for f in ("acc.yaml", "map.yaml", "job.json"))
         with open(acc, "w") as fh:
-            yaml.safe_dump(accelerator_yaml(d, e), fh, sort_keys=False)
+            yaml.safe_dump(accelerator_yaml(d, e, double_buffering), fh, sort_keys=False)
         with open(mapping, "w") as fh:
             yaml.safe_dump(mapping_yaml(d), fh, sort_keys=False)
         with open(job, "w") as fh:
@@ -242,6 +247,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--lpf-limit", type=int, default=6, help="LOMA loop-prime-factor limit (ZigZag's default 6)")
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--double-buffering", action="store_true",
+                    help="double-buffered SRAMs (ZigZag's force_double_buffering), as dsegym's")
     ap.add_argument("--rebase-mac-energy", action="store_true",
                     help="no ZigZag run: move the energies of --out to dsegym's current energy per MAC")
     args = ap.parse_args()
@@ -252,7 +259,7 @@ def main():
 
     ds = designs(args.designs, args.seed)
     # finished designs are appended to a side file, so an interrupted run resumes where it stopped
-    partial = f"{args.out}.partial-seed{args.seed}-lpf{args.lpf_limit}.jsonl"
+    partial = f"{args.out}.partial-seed{args.seed}-lpf{args.lpf_limit}{'-db' if args.double_buffering else ''}.jsonl"
     done = {}
     if os.path.exists(partial):
         with open(partial) as fh:
@@ -265,7 +272,7 @@ def main():
     def finished():
         yield from ((i, rec["res"], rec["wall"]) for i, rec in sorted(done.items()))
         with ThreadPool(args.jobs) as pool:
-            todo = [(i, d, args.lpf_limit) for i, d in enumerate(ds) if i not in done]
+            todo = [(i, d, args.lpf_limit, args.double_buffering) for i, d in enumerate(ds) if i not in done]
             for i, res, wall in pool.imap_unordered(run_zigzag, todo):
                 with open(partial, "a") as fh:
                     fh.write(json.dumps({"i": i, "design": ds[i], "res": res, "wall": wall}) + "\n")
@@ -283,7 +290,8 @@ def main():
     tmp = args.out + ".tmp"
     with open(tmp, "w", newline="") as fh:
         fh.write(f"# ZigZag {_zigzag_version()} (LOMA lpf_limit={args.lpf_limit}, opt=energy); fixed: "
-                 f"{json.dumps(FIXED)}; scripts/make_zigzag_fixture.py --designs {args.designs} --seed {args.seed}\n")
+                 f"{json.dumps(FIXED)}; scripts/make_zigzag_fixture.py --designs {args.designs} --seed {args.seed}"
+                 f"{' --double-buffering' if args.double_buffering else ''}\n")
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)

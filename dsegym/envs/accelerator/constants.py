@@ -213,7 +213,11 @@ def sram_read_pj_64b(kb):
 def pe_register_bits(weight_bits, act_bits, weight_stationary, input_stationary=False):
     """Pipeline-register bits of one PE: weight, activation and the 32-bit partial sum. The stationary
     operand's register is doubled, so the next tile shifts in behind the current one (TPU v1's weights):
-    the weight in ws, the activation in is (the model pipelines is folds the same way, model.py)."""
+    the weight in ws, the activation in is (the model pipelines is folds the same way, model.py).
+
+    >>> [float(pe_register_bits(8, 8, ws, is_)) for ws, is_ in ((False, False), (True, False), (False, True))]
+    [48.0, 56.0, 56.0]
+    """
     wb = np.asarray(weight_bits, dtype=np.float64)
     ab = np.asarray(act_bits, dtype=np.float64)
     return wb * np.where(weight_stationary, 2.0, 1.0) + ab * np.where(input_stationary, 2.0, 1.0) + PSUM_BITS
