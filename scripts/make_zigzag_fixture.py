@@ -5,7 +5,7 @@ ZigZag is not a dsegym dependency; it runs in a throw-away venv outside the repo
 
     python3 -m venv /tmp/zigzag-venv
     /tmp/zigzag-venv/bin/pip install "zigzag-dse>=3.9,<3.10" six
-    PYTHONPATH=$PWD /work/main/.venv/bin/python scripts/make_zigzag_fixture.py --jobs 2
+    PYTHONPATH=$PWD /work/main/.venv/bin/python scripts/make_zigzag_fixture.py --designs 40 --lpf-limit 3 --jobs 2
 
 This script runs with the project's Python (it reads dsegym's energy constants) and starts the ZigZag
 venv's Python once per design. Both tools get the same constants: ZigZag's MAC energy is dsegym's energy
@@ -28,7 +28,9 @@ bits a cycle, enough for an array edge of 8-bit operands and an edge of 32-bit p
 dsegym's stall-free array assumes; with narrower ports ZigZag's latency model stalls the array on its
 own buffers (4-8x the ideal cycles with the earlier 64 x max(rows, cols) / 8 bits). ZigZag searches temporal mappings with LOMA
 (``--lpf-limit``, lower it to save run time) minimising energy; dsegym's physical fidelity chooses
-among its closed-form candidates. Each layer runs alone (its input from DRAM, its output to DRAM),
+among its closed-form candidates. The SRAMs are double-buffered as dsegym's (ZigZag's ``force_double_buffering``: a tile replaced during
+the layer may use half a buffer, one that holds all of its operand the whole; ``--no-double-buffering``
+lets ZigZag fill a buffer with a tile it replaces). Each layer runs alone (its input from DRAM, its output to DRAM),
 so dsegym runs with chained=False; leakage is not in ZigZag, so the compared energy leaves it out.
 Finished designs go to a side file next to ``--out``; an interrupted run started again resumes.
 
@@ -247,8 +249,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--lpf-limit", type=int, default=6, help="LOMA loop-prime-factor limit (ZigZag's default 6)")
     ap.add_argument("--out", default=OUT)
-    ap.add_argument("--double-buffering", action="store_true",
-                    help="double-buffered SRAMs (ZigZag's force_double_buffering), as dsegym's")
+    ap.add_argument("--double-buffering", action=argparse.BooleanOptionalAction, default=True,
+                    help="double-buffered SRAMs (ZigZag's force_double_buffering), as dsegym's (default)")
     ap.add_argument("--rebase-mac-energy", action="store_true",
                     help="no ZigZag run: move the energies of --out to dsegym's current energy per MAC")
     args = ap.parse_args()
