@@ -5,7 +5,7 @@ ZigZag is not a dsegym dependency; it runs in a throw-away venv outside the repo
 
     python3 -m venv /tmp/zigzag-venv
     /tmp/zigzag-venv/bin/pip install "zigzag-dse>=3.9,<3.10" six
-    PYTHONPATH=$PWD /work/main/.venv/bin/python scripts/make_zigzag_fixture.py --jobs 2
+    PYTHONPATH=$PWD /work/main/.venv/bin/python scripts/make_zigzag_fixture.py --designs 40 --lpf-limit 3 --jobs 2
 
 This script runs with the project's Python (it reads dsegym's energy constants) and starts the ZigZag
 venv's Python once per design. Both tools get the same constants: ZigZag's MAC energy is dsegym's energy
@@ -28,9 +28,17 @@ bits a cycle, enough for an array edge of 8-bit operands and an edge of 32-bit p
 dsegym's stall-free array assumes; with narrower ports ZigZag's latency model stalls the array on its
 own buffers (4-8x the ideal cycles with the earlier 64 x max(rows, cols) / 8 bits). ZigZag searches temporal mappings with LOMA
 (``--lpf-limit``, lower it to save run time) minimising energy; dsegym's physical fidelity chooses
-among its closed-form candidates. Each layer runs alone (its input from DRAM, its output to DRAM),
+among its closed-form candidates. The SRAMs are double-buffered as dsegym's (ZigZag's ``force_double_buffering``: a tile replaced during
+the layer may use half a buffer, one that holds all of its operand the whole; ``--no-double-buffering``
+lets ZigZag fill a buffer with a tile it replaces). Each layer runs alone (its input from DRAM, its output to DRAM),
 so dsegym runs with chained=False; leakage is not in ZigZag, so the compared energy leaves it out.
 Finished designs go to a side file next to ``--out``; an interrupted run started again resumes.
+
+Each row records ``zz_mac_pj``, the energy per MAC ZigZag was given. ZigZag's MAC energy is that figure
+times the layer's MAC count whatever the mapping (zigzag/cost_model/cost_model.py,
+calc_mac_energy_cost), so it adds the same constant to every mapping LOMA compares and never changes
+its choice. When dsegym's energy per MAC changes, ``--rebase-mac-energy`` therefore moves each row's
+ZigZag energy by (new - given) x MACs, exactly what a rerun would report, without rerunning ZigZag.
 """
 from __future__ import annotations
 
@@ -114,8 +122,12 @@ def _port(name, kind, bw_min, bw_max, allocation):
             "allocation": allocation}
 
 
-def accelerator_yaml(d: dict, e: dict) -> dict:
-    """ZigZag hardware description of design ``d`` with dsegym's per-event energies ``e``."""
+def accelerator_yaml(d: dict, e: dict, double_buffering: bool = False) -> dict:
+    """ZigZag hardware description of design ``d`` with dsegym's per-event energies ``e``.
+
+    ``double_buffering``: the SRAMs are double-buffered as dsegym's (``force_double_buffering``: ZigZag's
+    mapper then sizes a tile that is replaced during the layer at half the buffer and one that holds all of
+    its operand at the whole buffer, the rule of dsegym's mapper for partial sums, model.py)."""
     R, C = d["rows"], d["cols"]
 
     def rf(op, bits, words=1):
@@ -135,7 +147,8 @@ def accelerator_yaml(d: dict, e: dict) -> dict:
         ports = [_port("r_port_1", "read", 8, width, [f"{op}, {f}" for f in flows if f in ("tl", "th")]),
                  _port("w_port_1", "write", 8, width, [f"{op}, {f}" for f in flows if f in ("fh", "fl")])]
         return {"size": int(kb * 8192), "r_cost": cost, "w_cost": cost, "area": 0.0, "latency": 1,
-                "operands": [op], "ports": ports, "served_dimensions": ["D1", "D2"]}
+                "operands": [op], "ports": ports, "served_dimensions": ["D1", "D2"],
+                **({"force_double_buffering": True} if double_buffering else {})}
 
     # The PE's registers, as dsegym's PE has them (constants.pe_register_bits). ws and is: the stationary
     # operand's register holds two words (the next tile shifts in behind the current one); the partial
@@ -208,12 +221,12 @@ def energies(d: dict) -> dict:
 def run_zigzag(args):
     """Run ZigZag (its venv's Python) on one design's layers: (index, rows, seconds)."""
     import yaml
-    i, d, lpf = args
+    i, d, lpf, double_buffering = args
     e = energies(d)
     with tempfile.TemporaryDirectory() as tmp:
         acc, mapping, job = (os.path.join(tmp, f) for f in ("acc.yaml", "map.yaml", "job.json"))
         with open(acc, "w") as fh:
-            yaml.safe_dump(accelerator_yaml(d, e), fh, sort_keys=False)
+            yaml.safe_dump(accelerator_yaml(d, e, double_buffering), fh, sort_keys=False)
         with open(mapping, "w") as fh:
             yaml.safe_dump(mapping_yaml(d), fh, sort_keys=False)
         with open(job, "w") as fh:
@@ -236,12 +249,19 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--lpf-limit", type=int, default=6, help="LOMA loop-prime-factor limit (ZigZag's default 6)")
     ap.add_argument("--out", default=OUT)
+    ap.add_argument("--double-buffering", action=argparse.BooleanOptionalAction, default=True,
+                    help="double-buffered SRAMs (ZigZag's force_double_buffering), as dsegym's (default)")
+    ap.add_argument("--rebase-mac-energy", action="store_true",
+                    help="no ZigZag run: move the energies of --out to dsegym's current energy per MAC")
     args = ap.parse_args()
+    if args.rebase_mac_energy:
+        rebase_mac_energy(args.out)
+        return
     from tqdm import tqdm
 
     ds = designs(args.designs, args.seed)
     # finished designs are appended to a side file, so an interrupted run resumes where it stopped
-    partial = f"{args.out}.partial-seed{args.seed}-lpf{args.lpf_limit}.jsonl"
+    partial = f"{args.out}.partial-seed{args.seed}-lpf{args.lpf_limit}{'-db' if args.double_buffering else ''}.jsonl"
     done = {}
     if os.path.exists(partial):
         with open(partial) as fh:
@@ -254,7 +274,7 @@ def main():
     def finished():
         yield from ((i, rec["res"], rec["wall"]) for i, rec in sorted(done.items()))
         with ThreadPool(args.jobs) as pool:
-            todo = [(i, d, args.lpf_limit) for i, d in enumerate(ds) if i not in done]
+            todo = [(i, d, args.lpf_limit, args.double_buffering) for i, d in enumerate(ds) if i not in done]
             for i, res, wall in pool.imap_unordered(run_zigzag, todo):
                 with open(partial, "a") as fh:
                     fh.write(json.dumps({"i": i, "design": ds[i], "res": res, "wall": wall}) + "\n")
@@ -267,18 +287,51 @@ def main():
                                                                 "dram_channels")},
                          "layer": r["name"], "zz_energy_pj": round(r["energy_pj"], 1),
                          "zz_latency_cycles": round(r["latency_cycles"]),
-                         "zz_seconds": round(wall / len(res), 2)})
+                         "zz_seconds": round(wall / len(res), 2), "zz_mac_pj": energies(ds[i])["mac_pj"]})
     rows.sort(key=lambda r: (r["design"], LAYER_NAMES.index(r["layer"])))
     tmp = args.out + ".tmp"
     with open(tmp, "w", newline="") as fh:
         fh.write(f"# ZigZag {_zigzag_version()} (LOMA lpf_limit={args.lpf_limit}, opt=energy); fixed: "
-                 f"{json.dumps(FIXED)}; scripts/make_zigzag_fixture.py --designs {args.designs} --seed {args.seed}\n")
+                 f"{json.dumps(FIXED)}; scripts/make_zigzag_fixture.py --designs {args.designs} --seed {args.seed}"
+                 f"{' --double-buffering' if args.double_buffering else ''}\n")
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp, args.out)
     os.remove(partial)
     print(f"wrote {len(rows)} rows to {args.out}")
+
+
+def rebase_mac_energy(path: str) -> None:
+    """Move the ZigZag energies of fixture ``path`` to dsegym's current energy per MAC (module docstring)."""
+    with open(path) as fh:
+        lines = fh.read().splitlines(keepends=True)
+    header = [ln for ln in lines if ln.startswith("#")]
+    rows = list(csv.DictReader([ln for ln in lines if not ln.startswith("#")]))
+    if not rows or "zz_mac_pj" not in rows[0]:
+        raise SystemExit(f"{path} has no zz_mac_pj column (the energy per MAC ZigZag was given); rerun ZigZag")
+    macs = {la.name: la.macs for la in layers()}
+    cols = ("rows", "cols", "ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "dram_channels")
+    moved = 0
+    for r in rows:
+        d = {**FIXED, **{k: int(r[k]) for k in cols}, "dataflow": r["dataflow"]}
+        new = energies(d)["mac_pj"]
+        given = float(r["zz_mac_pj"])
+        if new != given:
+            r["zz_energy_pj"] = round(float(r["zz_energy_pj"]) + (new - given) * macs[r["layer"]], 1)
+            r["zz_mac_pj"] = new
+            moved += 1
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="") as fh:
+        fh.writelines(header)
+        if moved:
+            fh.write(f"# --rebase-mac-energy: {moved} rows moved to dsegym's energy per MAC (zz_mac_pj); "
+                     "ZigZag's MAC energy is that times the MAC count, whatever the mapping\n")
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+    print(f"{moved} of {len(rows)} rows moved to the current energy per MAC in {path}")
 
 
 def _zigzag_version() -> str:

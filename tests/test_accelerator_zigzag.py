@@ -72,14 +72,8 @@ def test_energy_scales_agree_with_zigzag(merged):
     assert (top == zz_top).mean() >= 0.5
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured Kendall tau 0.800 (energy) and 0.783 (latency) against the committed ZigZag fixture (dsegym's "
-    "systolic PE: no partial-sum register level in ws/is, two-word stationary registers; ports of 32 x "
-    "max(rows, cols) bits), latency below the 0.8 the issue demands; docs/validation.md (Accelerator, ZigZag) "
-    "gives the per-layer taus and the cause found (on small-buffer ws/is designs ZigZag's search finds a "
-    "reduction-outer order with partial sums parked in the ofmap SRAM that dsegym's candidate set lacks, so "
-    "dsegym is DRAM-bound there). strict: this starts failing (and must be un-marked) once it passes."))
 def test_whole_network_rankings_agree_with_zigzag(merged):
+    """Kendall tau >= 0.8 across designs for whole-network dynamic energy and latency (issue 7)."""
     t = taus(merged)
     assert t["network_energy"] >= 0.8, t
     assert t["network_latency"] >= 0.8, t

@@ -210,11 +210,17 @@ def sram_read_pj_64b(kb):
     return float(out) if out.ndim == 0 else out
 
 
-def pe_register_bits(weight_bits, act_bits, weight_stationary):
-    """Pipeline-register bits of one PE: weight (doubled when weights are held stationary, so the next
-    tile shifts in behind the current one, as in TPU v1), activation, and the 32-bit partial sum."""
+def pe_register_bits(weight_bits, act_bits, weight_stationary, input_stationary=False):
+    """Pipeline-register bits of one PE: weight, activation and the 32-bit partial sum. The stationary
+    operand's register is doubled, so the next tile shifts in behind the current one (TPU v1's weights):
+    the weight in ws, the activation in is (the model pipelines is folds the same way, model.py).
+
+    >>> [float(pe_register_bits(8, 8, ws, is_)) for ws, is_ in ((False, False), (True, False), (False, True))]
+    [48.0, 56.0, 56.0]
+    """
     wb = np.asarray(weight_bits, dtype=np.float64)
-    return wb * np.where(weight_stationary, 2.0, 1.0) + act_bits + PSUM_BITS
+    ab = np.asarray(act_bits, dtype=np.float64)
+    return wb * np.where(weight_stationary, 2.0, 1.0) + ab * np.where(input_stationary, 2.0, 1.0) + PSUM_BITS
 
 
 def mac_pj(weight_bits, act_bits):
@@ -222,7 +228,7 @@ def mac_pj(weight_bits, act_bits):
     return MULT_INT8_PJ * (np.asarray(weight_bits) * np.asarray(act_bits)) / MULT_REF_BITS2 + ADD32_PJ
 
 
-def pe_pj(weight_bits, act_bits, weight_stationary=False):
+def pe_pj(weight_bits, act_bits, weight_stationary=False, input_stationary=False):
     """pJ per MAC of a whole PE at 45 nm, nominal voltage: arithmetic, its pipeline registers and the
     forwarding of the activation and partial sum to the neighbours.
 
@@ -230,7 +236,7 @@ def pe_pj(weight_bits, act_bits, weight_stationary=False):
     1.011
     """
     reg_pj = REG_FJ_PER_BIT_40NM * 1e-3 / node_energy_scale(40)
-    bits = pe_register_bits(weight_bits, act_bits, weight_stationary)
+    bits = pe_register_bits(weight_bits, act_bits, weight_stationary, input_stationary)
     forwarded = np.asarray(act_bits, dtype=np.float64) + PSUM_BITS
     return mac_pj(weight_bits, act_bits) + reg_pj * (bits + FORWARD_PER_REG_BIT * forwarded)
 
@@ -243,7 +249,7 @@ def scratchpad_pj_per_mac(weight_bits, act_bits):
     return reg_pj * (np.asarray(weight_bits, dtype=np.float64) + 3.0 * np.asarray(act_bits))
 
 
-def pe_um2(weight_bits, act_bits, weight_stationary=False):
+def pe_um2(weight_bits, act_bits, weight_stationary=False, input_stationary=False):
     """um^2 of one PE at 45 nm: multiplier, 32-bit adder and pipeline registers, placed at
     CELL_UTILIZATION, plus the control share.
 
@@ -251,5 +257,5 @@ def pe_um2(weight_bits, act_bits, weight_stationary=False):
     998
     """
     cells = (MULT_INT8_UM2 * (np.asarray(weight_bits) * np.asarray(act_bits)) / MULT_REF_BITS2 + ADD32_UM2
-             + REG_UM2_PER_BIT * pe_register_bits(weight_bits, act_bits, weight_stationary))
+             + REG_UM2_PER_BIT * pe_register_bits(weight_bits, act_bits, weight_stationary, input_stationary))
     return cells / CELL_UTILIZATION * (1.0 + PE_CONTROL_OVERHEAD)

@@ -17,6 +17,10 @@ size, from a small candidate set evaluated in closed form:
   block whose inputs fit half the ifmap buffer. Inputs are refetched per column fold unless the
   block's inputs stay in the buffer; weights are refetched per block unless all weights fit.
 * is: the same with the roles of M/N and inputs/weights swapped (``tile_n`` weight columns).
+* ws and is, reduction split: output pixels in blocks whose partial sums for all N filters wait in the
+  ofmap buffer (the whole buffer when one block holds the layer's, else half), per block the reduction
+  in chunks of whole row folds whose reused slice (ws: the block's inputs, is: the weights) fits half its
+  buffer, per chunk every column fold; each input is fetched once, weights once per block.
 * os: partial sums stay in the PEs; candidates are SCALE-Sim's order (per R rows, all column folds),
   the column-major order, input blocks (rows whose inputs fit) or weight blocks (columns whose weights
   fit) reused across the other operand's folds, and a reduction split into chunks whose K x C weight
@@ -32,7 +36,8 @@ small that tile reloads cost more than the bytes they save, so that e.g. a wider
 lower a layer's energy. Leakage is priced at the node's nominal clock and supply, not the design's,
 so that a faster clock never switches a layer to a slower mapping. Compute is pipelined: a fold's stationary
 tile shifts in behind the previous fold (double-buffered, as TPU v1's weights), so a fold takes
-max(T_block, R) cycles and the array fills and drains once per block sequence:
+max(T_block, R) cycles per block (the last block of a sequence holds only what is left) and the array
+fills and drains once per block sequence:
 cycles = max(compute, DRAM bytes / bytes per cycle) + the time to load the first stationary tile.
 
 >>> import numpy as np
@@ -87,6 +92,15 @@ def _block(limit, granule, whole):
     b = max(b, granule)
     b = min(b, whole)
     return b
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _stream_time(whole, blk, floor):
+    """Cycles to stream ``whole`` items through a fold in blocks of ``blk`` (the last block holds what is
+    left, not a whole block), each block taking at least ``floor`` cycles (the next stationary tile's load)."""
+    nblk = np.ceil(whole / blk)
+    last = whole - (nblk - 1.0) * blk
+    return (nblk - 1.0) * max(blk, floor) + max(last, floor)
 
 
 @njit(cache=True, inline="always", error_model="numpy")
@@ -192,41 +206,90 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                     c_psum_words = 0.0  # extra partial-sum words moved between ofmap SRAM and array (os)
                     c_tblk = T
                     if df == WS or df == IS:
-                        if cand >= 3:
+                        if cand >= 4:
                             continue
                         # the blocked operand (ws: input rows, is: weight columns)
                         if df == WS:
                             whole, other_b, blk_b, p_unit, cap_blk, cap_other = M, W_b, I_b, fc, cap_i, cap_w
                         else:
                             whole, other_b, blk_b, p_unit, cap_blk, cap_other = N, I_b, W_b, fc, cap_w, cap_i
-                        if cand == 0:
-                            blk = whole
-                        elif cand == 1:
-                            blk = _block(cap_p / C, 1.0, whole)
+                        if cand == 3:
+                            # reduction split (the order ZigZag's LOMA search finds on small buffers): output
+                            # pixels in blocks of mb whose partial sums for all N filters wait in the ofmap
+                            # buffer; per block, the reduction K in chunks of kc rows (whole row folds) whose
+                            # slice of the operand reused across the chunk's column folds (ws: the block's
+                            # inputs, is: the weights) fits its buffer; per chunk, every column fold. Each
+                            # input is fetched once; the weights once per pixel block unless they all stay.
+                            # Partial sums parked for the whole layer (one block) may fill the whole buffer:
+                            # they are made on chip, so no half waits for a prefetch or a drain (ZigZag's
+                            # force_double_buffering sizes a tile that holds everything the same way); blocks
+                            # that follow one another get half, the other half draining the finished block
+                            # (TPU v1 doubles its accumulators for this, Jouppi et al. ISCA 2017 sec. 2).
+                            # ws pixel blocks are any rows, is blocks whole column folds.
+                            if M * N <= 2.0 * cap_p:
+                                mb = M
+                                cap_ps = 2.0 * cap_p
+                            else:
+                                mb = _block(cap_p / N, 1.0 if df == WS else min(M, C), M)
+                                cap_ps = cap_p
+                            nb = _ceil_div(M, mb)
+                            if df == WS:
+                                kc = _block(cap_i * M / (I_b * mb) * K, R, K)
+                                slice_b = I_b * (mb / M) * (kc / K)
+                                reuse, cap_s = fc, cap_i  # the input slice serves every column fold
+                            else:
+                                kc = _block(cap_w / (N * w_b), R, K)
+                                slice_b = kc * N * w_b
+                                reuse, cap_s = _ceil_div(mb, C), cap_w  # the weight slice: the block's column folds
+                            nk = _ceil_div(K, kc)
+                            # a slice that does not fit (one row fold already too big) streams again per reuse
+                            over_s = (reuse - 1.0) * nb * nk * max(slice_b - cap_s, 0.0)
+                            if df == WS:
+                                i_dram = I_b + over_s
+                                w_dram = _refetch(W_b, cap_w, nb)
+                            else:
+                                i_dram = I_b
+                                w_dram = _refetch(W_b, cap_w, nb) + over_s
+                            spill = nb * max(mb * N - cap_ps, 0.0) * (nk - 1.0) * 2.0 * PSUM_BYTES
+                            o_dram = O_b + spill
+                            traffic = i_dram + w_dram + o_dram
+                            # ws: the weights are loaded into the array once per pixel block
+                            sram_extra = (nb - 1.0) * K * N * e_f if df == WS else 0.0
+                            c_tm = mb
+                            c_tn = min(N, C) if df == WS else N
+                            c_order = 0 if nb > 1.0 else (1 if df == WS else 0)
+                            c_passes = nb if df == WS else 1.0
+                            c_stream = _stream_time(M, mb, R) if df == WS else max(N, R)
                         else:
-                            blk = _block(cap_blk * whole / blk_b, 1.0, whole)
-                        nblk = _ceil_div(whole, blk)
-                        part = blk_b * blk / whole
-                        blk_dram = blk_b + (p_unit - 1.0) * nblk * max(part - cap_blk, 0.0)
-                        other_dram = _refetch(other_b, cap_other, nblk)
-                        spill = 0.0
-                        if fr > 1.0:
-                            over = min(blk, whole) * min(Sc, C) - cap_p
-                            if over > 0.0:
-                                spill = (fr - 1.0) * fc * nblk * over * 2.0 * PSUM_BYTES
-                        traffic = blk_dram + other_dram + spill + O_b
-                        # the stationary tile is reloaded once per block: more weight (is: input) loads
-                        reload = (nblk - 1.0) * (K * N if df == WS else M * K)
-                        sram_extra = reload * (e_f if df == WS else e_if)
-                        if df == WS:
-                            i_dram, w_dram = blk_dram, other_dram
-                        else:
-                            i_dram, w_dram = other_dram, blk_dram
-                        o_dram = O_b + spill
-                        c_tm = blk if df == WS else min(M, C)
-                        c_tn = min(N, C) if df == WS else blk
-                        c_order = 0 if ((df == WS) != (blk == whole)) else 1
-                        c_passes = nblk
+                            if cand == 0:
+                                blk = whole
+                            elif cand == 1:
+                                blk = _block(cap_p / C, 1.0, whole)
+                            else:
+                                blk = _block(cap_blk * whole / blk_b, 1.0, whole)
+                            nblk = _ceil_div(whole, blk)
+                            part = blk_b * blk / whole
+                            blk_dram = blk_b + (p_unit - 1.0) * nblk * max(part - cap_blk, 0.0)
+                            other_dram = _refetch(other_b, cap_other, nblk)
+                            spill = 0.0
+                            if fr > 1.0:
+                                over = min(blk, whole) * min(Sc, C) - cap_p
+                                if over > 0.0:
+                                    spill = (fr - 1.0) * fc * nblk * over * 2.0 * PSUM_BYTES
+                            traffic = blk_dram + other_dram + spill + O_b
+                            # the stationary tile is reloaded once per block: more weight (is: input) loads
+                            reload = (nblk - 1.0) * (K * N if df == WS else M * K)
+                            sram_extra = reload * (e_f if df == WS else e_if)
+                            if df == WS:
+                                i_dram, w_dram = blk_dram, other_dram
+                            else:
+                                i_dram, w_dram = other_dram, blk_dram
+                            o_dram = O_b + spill
+                            c_tm = blk if df == WS else min(M, C)
+                            c_tn = min(N, C) if df == WS else blk
+                            c_order = 0 if ((df == WS) != (blk == whole)) else 1
+                            c_passes = nblk
+                            c_stream = _stream_time(whole, blk, R)
                     else:  # os: partial sums stay in the PEs
                         if cand == 0:  # SCALE-Sim: per R rows, every column fold; weights per row fold
                             i_dram = I_b + (fc - 1.0) * fr * max(I_b / fr - cap_i, 0.0)
@@ -268,14 +331,10 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
                         traffic = i_dram + w_dram + o_dram
                         sram_extra = c_psum_words * e_psum
                         c_passes = 1.0 if cand != 4 else nk
-                    if df == WS:
-                        t_blk = c_tm
-                    elif df == IS:
-                        t_blk = c_tn
-                    else:
-                        t_blk = c_tblk
-                    # pipelined folds: the next stationary tile shifts in while the current one computes
-                    run = c_passes * folds * max(t_blk, R) + extra
+                        c_stream = _stream_time(T, c_tblk, R)
+                    # pipelined folds: the next stationary tile shifts in while the current one computes;
+                    # c_stream is what each fold streams over all passes, block by block
+                    run = folds * c_stream + extra
                     c_cycles = np.ceil(max(run, traffic * inv_bpc) + first * inv_bpc)
                     c_fill = i_dram * e_fill_i + w_dram * e_fill_w + o_dram * e_fill_o
                     # the energy the mapping changes, with leakage priced at the node's nominal clock so

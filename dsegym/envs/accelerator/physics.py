@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import constants as K
-from .model import DESIGN_FIELDS, OS, WS
+from .model import DESIGN_FIELDS, IS, OS, WS
 
 _DRAM = np.array([K.DRAM_INTERFACES[t] for t in K.DRAM_TYPES])  # rows: GB/s, pJ/bit, PHY mm^2, PHY W
 
@@ -64,6 +64,7 @@ def design_physics(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     nm = cols["tech_nm"]
     wb, ab = cols["weight_bits"], cols["act_bits"]
     ws = cols["dataflow"] == WS
+    is_ = cols["dataflow"] == IS  # the stationary operand's PE register is doubled (constants.pe_register_bits)
     vdd = _per_value(lambda f, n: float(K.voltage_for_clock(f, n)), cols["clock_mhz"], nm)
     node = _Distinct(nm)  # a batch has few nodes: each node function runs once per node
     vnom = node(K.nominal_voltage)
@@ -80,7 +81,7 @@ def design_physics(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     channels = np.where(given_bw, bw / per_channel_gbps, cols["dram_channels"])
 
     spad_um2 = cols["pe_scratchpad_bytes"] * 8.0 * K.REG_UM2_PER_BIT / K.CELL_UTILIZATION
-    area_pe = pes * (K.pe_um2(wb, ab, ws) + spad_um2) * 1e-6 * a_logic
+    area_pe = pes * (K.pe_um2(wb, ab, ws, is_) + spad_um2) * 1e-6 * a_logic
     kb = cols["ifmap_sram_kb"] + cols["filter_sram_kb"] + cols["ofmap_sram_kb"]
     area_sram = kb * node(K.sram_mm2_per_kb)
     area_phy = channels * dram[:, 2]
@@ -115,8 +116,8 @@ def design_inputs(cols: dict[str, np.ndarray], phys: dict[str, np.ndarray]) -> n
         "cap_i": cols["ifmap_sram_kb"] * 512.0, "cap_w": cols["filter_sram_kb"] * 512.0,
         "cap_p": cols["ofmap_sram_kb"] * (512.0 / (K.PSUM_BITS / 8.0)),
         "a_b": ab / 8.0, "w_b": wb / 8.0, "inv_bpc": 1.0 / bpc,
-        "e_mac": (K.pe_pj(wb, ab, df == WS) + np.where(cols["pe_scratchpad_bytes"] > 0,
-                                                       K.scratchpad_pj_per_mac(wb, ab), 0.0))
+        "e_mac": (K.pe_pj(wb, ab, df == WS, df == IS) + np.where(cols["pe_scratchpad_bytes"] > 0,
+                                                                   K.scratchpad_pj_per_mac(wb, ab), 0.0))
         * phys["e_logic"] * phys["v2"],
         "e_if": pj64["ifmap"] * (ab / 64.0),  # SRAM energy scales with the bits moved
         "e_f": pj64["filter"] * (wb / 64.0),
