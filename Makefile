@@ -43,7 +43,7 @@ chromium:
 # (pytest-xdist; TEST_WORKERS=auto uses every core). Tests set one torch thread each (conftest).
 TEST_WORKERS ?= 2
 test: $(STAMP) chromium
-	$(VENV)/bin/ruff check dsegym tests
+	$(VENV)/bin/ruff check dsegym tests benchmarks scripts
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)

@@ -49,6 +49,7 @@ print(json.dumps([run_case(tuple(c)) for c in cases]))
 
 
 def time_simulate(designs, layers, repeats: int):
+    """Best wall and CPU seconds of ``repeats`` calls of ``simulate``, and the median wall time."""
     walls, cpus = [], []
     for _ in range(repeats):
         w, c = time.perf_counter(), time.process_time()
@@ -66,6 +67,7 @@ def scalesim_layers(k: int):
 
 
 def run_scalesim(layers, rows=32, cols=32, dataflow="ws"):
+    """Run the real SCALE-Sim on ``layers`` in its throw-away venv: its counts per layer and the wall time."""
     cases = [[i, lay.name, "conv", [lay.h, lay.w, lay.fh, lay.fw, lay.c, lay.k, lay.stride], rows, cols, dataflow]
              for i, lay in enumerate(layers)]
     driver = _DRIVER.format(scripts=os.path.join(ROOT, "scripts"))
@@ -77,6 +79,7 @@ def run_scalesim(layers, rows=32, cols=32, dataflow="ws"):
 
 
 def main():
+    """Time simulate, compare with SCALE-Sim, measure peak memory and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--designs", type=int, default=100_000)
     ap.add_argument("--repeats", type=int, default=5)
