@@ -211,24 +211,77 @@ def add_regret(frame, classes=None, metric: str = "latency_ms"):
     return out
 
 
-def train_class_ranker(data, classes, metric: str = "latency_ms", seed: int = 0, **train_kw):
+def ranker_seeds(seed: int, models: int) -> list[int]:
+    """The training seeds of an ensemble of ``models`` rankers, all drawn from one master ``seed``."""
+    return [int(v) for v in np.random.SeedSequence(int(seed)).generate_state(int(models))]
+
+
+def merge_mlps(models):
+    """One MLP predictor whose members are all the members of ``models`` (MLPs trained on the same data
+    with different seeds): its prediction is their mean and its std their spread. Why one model and not
+    a list: it saves, loads and predicts as any other :class:`~dsegym.predictors.Predictor`.
+    """
+    import copy
+
+    import torch
+
+    from ..errors import ConfigError
+    from .model import Predictor, build_net
+    models = list(models)
+    if not models:
+        raise ConfigError("give at least one model to merge")
+    first = models[0]
+    same = ("kind", "form", "problem", "targets", "space_fingerprint", "encoding", "log_targets", "y_mean", "y_std")
+    hp0 = {k: v for k, v in first.meta["hp"].items() if k != "members"}
+    for m in models:
+        if m.kind != "mlp":
+            raise ConfigError(f"only MLP predictors can be merged, not {m.kind!r}")
+        if any(m.meta.get(k) != first.meta.get(k) for k in same) or \
+                {k: v for k, v in m.meta["hp"].items() if k != "members"} != hp0:
+            raise ConfigError("merge MLPs trained on the same data with the same settings (only the seed may differ)")
+    meta = copy.deepcopy(first.meta)
+    meta["hp"]["members"] = sum(int(m.meta["hp"]["members"]) for m in models)
+    meta["seed"] = [int(m.meta["seed"]) for m in models]
+    meta["history"] = {"epochs_run": sum(int(m.meta["history"]["epochs_run"]) for m in models),
+                       "per_model": [m.meta["history"] for m in models]}
+    net = build_net(meta, first.encoder)
+    states = [m.net.state_dict() for m in models]
+    net.load_state_dict({k: torch.cat([st[k] for st in states], dim=0) for k in states[0]})  # members axis first
+    net.eval()
+    return Predictor(meta, net, first.space)
+
+
+def train_class_ranker(data, classes, metric: str = "latency_ms", seed: int = 0, models: int = 3, **train_kw):
     """A per-layer MLP (roofline inputs) that predicts ``<metric>_regret`` (see :func:`add_regret`), the
     model :func:`recommend_layers` ranks ``classes`` with. ``data``: a per-layer dataset (path or
     ``(frame, provenance)``) in which every class was simulated on every layer shape (other designs
-    may be there too: they are trained on, with the same reference). ``train_kw`` goes to
-    :func:`dsegym.predictors.train` (epochs, patience, batch_size, hidden, members, ...).
+    may be there too: they are trained on, with the same reference). ``models``: that many MLPs,
+    trained with :func:`ranker_seeds` of ``seed`` and merged into one (:func:`merge_mlps`): on layer
+    shapes far from the training ones single models disagree on the order of the best classes, and
+    their mean orders them better than any one. ``train_kw`` goes to :func:`dsegym.predictors.train`
+    (epochs, patience, batch_size, hidden, members, ...).
 
     >>> from dsegym.datasets.layers import collect_layer_frame
     >>> from dsegym.envs.accelerator import Gemm
     >>> data = collect_layer_frame(["resnet18"], 30, seed=0, progress=False)
-    >>> m = train_class_ranker(data, None, epochs=3, progress=False)
+    >>> m = train_class_ranker(data, None, models=2, epochs=3, progress=False)
     >>> classes = [{"rows": 8, "cols": 8}, {"rows": 128, "cols": 128}]
-    >>> m.targets, recommend_layers(m, classes, [Gemm(512, 4096, 4096)])["choice"].tolist()
-    (['latency_ms_regret'], [1])
+    >>> m.targets, m.meta["hp"]["members"], recommend_layers(m, classes, [Gemm(512, 4096, 4096)])["choice"].tolist()
+    (['latency_ms_regret'], 10, [1])
     """
+    return merge_mlps(train_class_rankers(data, classes, metric, seed, models, **train_kw))
+
+
+def train_class_rankers(data, classes, metric: str = "latency_ms", seed: int = 0, models: int = 3,
+                        **train_kw) -> list:
+    """The ``models`` MLPs that :func:`train_class_ranker` merges, unmerged (to study them one by one)."""
+    from ..errors import ConfigError
     from . import train
     from .model import _read
+    if isinstance(models, bool) or not isinstance(models, int) or models < 1:
+        raise ConfigError(f"models must be an integer >= 1, got {models!r}")
     frame, prov = _read(data)
     frame = add_regret(frame, classes, metric)
     train_kw.setdefault("features", "roofline")
-    return train((frame, prov), model="mlp", targets=[metric + REGRET_SUFFIX], seed=seed, **train_kw)
+    return [train((frame, prov), model="mlp", targets=[metric + REGRET_SUFFIX], seed=s, **train_kw)
+            for s in ranker_seeds(seed, models)]
