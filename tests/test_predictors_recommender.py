@@ -10,8 +10,14 @@ from dsegym.envs.accelerator import Gemm, simulate
 from dsegym.envs.accelerator.layers import layer_table
 from dsegym.envs.accelerator.space import make_space
 from dsegym.errors import ConfigError
-from dsegym.predictors import train
-from dsegym.predictors.recommender import add_regret, recommend_layers, train_class_ranker
+from dsegym.predictors import load, train
+from dsegym.predictors.recommender import (
+    add_regret,
+    merge_mlps,
+    recommend_layers,
+    train_class_ranker,
+    train_class_rankers,
+)
 
 CLASSES = pd.DataFrame([{"rows": r, "cols": c, "dataflow": d} for r in (16, 64, 256) for c in (16, 64, 256)
                         for d in ("ws", "os")])
@@ -36,7 +42,8 @@ def _class_frame(n_random=20, seed=0, workloads=("resnet18", "vgg16", "vgg16@b4"
 @pytest.fixture(scope="module")
 def ranker():
     frame = _class_frame()
-    return frame, train_class_ranker((frame, META), CLASSES, seed=0, epochs=15, batch_size=256, progress=False)
+    return frame, train_class_ranker((frame, META), CLASSES, seed=0, models=2, epochs=15, batch_size=256,
+                                     progress=False)
 
 
 def _truth(layers):
@@ -80,11 +87,28 @@ def test_ranker_recommends_near_the_exhaustive_optimum_on_unseen_gemms(ranker):
 
 def test_ranker_is_deterministic_for_a_seed(ranker):
     frame, model = ranker
-    again = train_class_ranker((frame, META), CLASSES, seed=0, epochs=15, batch_size=256, progress=False)
+    kw = dict(models=2, epochs=15, batch_size=256, progress=False)
+    again = train_class_ranker((frame, META), CLASSES, seed=0, **kw)
     a, b = (recommend_layers(m, CLASSES, UNSEEN) for m in (model, again))
     np.testing.assert_array_equal(a.attrs["predicted"], b.attrs["predicted"])
-    other = train_class_ranker((frame, META), CLASSES, seed=1, epochs=15, batch_size=256, progress=False)
+    other = train_class_ranker((frame, META), CLASSES, seed=1, **kw)
     assert not np.array_equal(recommend_layers(other, CLASSES, UNSEEN).attrs["predicted"], a.attrs["predicted"])
+
+
+def test_a_merged_ensemble_predicts_the_mean_of_its_models_and_persists(ranker, tmp_path):
+    frame, merged = ranker
+    parts = train_class_rankers((frame, META), CLASSES, seed=0, models=2, epochs=15, batch_size=256, progress=False)
+    assert merged.meta["hp"]["members"] == sum(p.meta["hp"]["members"] for p in parts) == 10
+    rows = recommend_layers(merged, CLASSES, UNSEEN).attrs["predicted"]
+    mean_of_parts = np.mean([recommend_layers(p, CLASSES, UNSEEN).attrs["predicted"] for p in parts], axis=0)
+    np.testing.assert_allclose(rows, mean_of_parts, rtol=1e-6)
+    back = load(merged.save(tmp_path / "ranker.pt"))
+    np.testing.assert_array_equal(recommend_layers(back, CLASSES, UNSEEN).attrs["predicted"], rows)
+    with pytest.raises(ConfigError, match="same data"):
+        merge_mlps([parts[0], train(_class_frame(n_random=2, workloads=("resnet18",)).pipe(add_regret).pipe(
+            lambda f: (f, META)), targets=["latency_ms_regret"], features="roofline", epochs=1, progress=False)])
+    with pytest.raises(ConfigError, match="models must be"):
+        train_class_ranker((frame, META), CLASSES, models=0)
 
 
 def test_recommend_layers_rejects_what_it_cannot_rank(ranker):

@@ -25,7 +25,8 @@ latency over the best class's latency on the same layer shape, rather than on ab
 absolute model that extrapolates to GEMMs larger than any it saw errs by a factor that differs between
 classes (it under-predicts the designs that refetch an operand the most), and the lowest prediction
 is then often a class that is far from fast. Learned as a ratio to the best class, those errors stay
-small (docs/predictors.md, "Recommendation").
+small; and an ensemble of such models (:func:`merge_mlps`) orders the classes of shapes far from the
+training ones more reliably than any one of them (docs/predictors.md, "Recommendation").
 """
 from __future__ import annotations
 
@@ -123,10 +124,11 @@ def _layer_frame(layers):
 def recommend_layers(predictor, candidates, layers, metric: str | None = None):
     """For each layer, the candidate design with the lowest predicted ``metric`` (no simulation).
 
-    ``predictor``: a per-layer model (``accel-layers`` data). ``candidates``: a DataFrame (or list of
-    dicts) of accelerator designs, the classes (parameters left out take the space's defaults). ``layers``: Conv/Gemm objects, a zoo name, or a frame of
-    ``layer_m, layer_n, layer_k, layer_ifmap_elems, layer_repeat``. ``metric``: a target of the model
-    (default: its first). Returns one row per layer: ``choice`` (index into ``candidates``), the
+    ``predictor``: a per-layer model (``accel-layers`` data): best :func:`train_class_ranker`'s, trained
+    on the candidates themselves, though any per-layer latency model ranks them. ``candidates``: a
+    DataFrame (or list of dicts) of accelerator designs, the classes (parameters left out take the
+    space's defaults). ``layers``: Conv/Gemm objects, a zoo name, or a frame of ``layer_m, layer_n,
+    layer_k, layer_ifmap_elems, layer_repeat``. ``metric``: a target of the model (default: its first). Returns one row per layer: ``choice`` (index into ``candidates``), the
     predicted metric of that choice, and ``predicted`` (candidates x layers) in ``.attrs``.
 
     >>> from dsegym.datasets.layers import collect_layer_frame
