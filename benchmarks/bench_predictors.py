@@ -16,7 +16,9 @@
 4. Recommender: a per-layer MLP (roofline inputs) trained on CNN layer shapes picks, for each layer
    shape of the LLM/transformer zoo (never seen), the latency-optimal design among 300 classes; the
    truth is every class simulated on every test shape. Share within 5% of the optimum (target >= 90%)
-   and top-1 accuracy, beside the trivial floors (most frequent class, largest array).
+   and top-1 accuracy, beside the trivial floors (most frequent class, largest array), per training
+   seed (``--seeds``) with their mean and minimum. ``--rec-holdout vgg16`` is the same check with no
+   LLM shape: train on the other CNNs, test on VGG-16's unseen shapes.
 5. Inference: designs per second through ``Predictor.predict(frame)`` (encoding, network, std and the
    DataFrame included), batched on the CPU (target >= 1e5), per wall-clock second and per CPU second of
    this process (the machine may be shared: the load average is printed), beside the simulator.
@@ -390,7 +392,7 @@ REC_ENSEMBLE = 3  # MLPs merged into one ranker (train_class_ranker's default)
 
 @_one_thread
 def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), plots: str | None = None,
-                seeds=(0, 1, 2), ensemble: int = REC_ENSEMBLE) -> None:
+                seeds=(0, 1, 2), ensemble: int = REC_ENSEMBLE, holdout: str | None = None) -> None:
     """Section 4: one-shot design recommendation for GEMMs never seen in training, over several seeds.
 
     Training: every distinct layer shape of the CNN zoo at batch sizes BATCHES, each simulated alone,
@@ -403,6 +405,9 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), p
     reported beside the first of them alone (``mlp-regret-single``, no extra training); ``mlp-latency``,
     one MLP trained on absolute latency. Each seed of ``seeds`` draws the random training designs and
     seeds the models; the figures are given per seed, with their mean and minimum.
+
+    ``holdout`` (a CNN of the zoo): a check that uses no LLM shape at all. Train on the other CNNs,
+    test on the held-out CNN's shapes (at BATCHES) that are not among the training shapes.
     """
     from dsegym.datasets.layers import layer_rows
     from dsegym.envs.accelerator.space import make_space
@@ -411,8 +416,16 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), p
     space = make_space()
     classes = _class_grid()
     full = space.to_frame(classes.to_dict("records"))  # defaults for clock, DRAM
-    variants = [w if b == 1 else f"{w}@b{b}" for b in BATCHES for w in CNN]
-    cnn_shapes, llm_shapes = _unique_layers(variants), _unique_layers(LLM)
+    train_nets = [w for w in CNN if w != holdout]
+    cnn_shapes = _unique_layers([w if b == 1 else f"{w}@b{b}" for b in BATCHES for w in train_nets])
+    if holdout:
+        llm_shapes = _unique_layers([holdout if b == 1 else f"{holdout}@b{b}" for b in BATCHES])
+        seen = set(map(tuple, cnn_shapes[["layer_m", "layer_n", "layer_k"]].to_numpy().tolist()))
+        keep = [tuple(k) not in seen for k in llm_shapes[["layer_m", "layer_n", "layer_k"]].to_numpy().tolist()]
+        llm_shapes = llm_shapes[keep].reset_index(drop=True)  # "llm": the test shapes, here the held-out CNN's
+    else:
+        llm_shapes = _unique_layers(LLM)
+    test_name = f"{holdout} (held out)" if holdout else "LLM/transformer"
     meta = {"form": "layer", "problems": {"accel-layers": {"units": {"latency_ms": "ms"},
                                                           "space_fingerprint": space.fingerprint()}}}
     train_keys = set(map(tuple, cnn_shapes[["layer_m", "layer_n", "layer_k"]].to_numpy().tolist()))
@@ -444,8 +457,8 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), p
            "floor_most_frequent": score(np.full(len(llm_shapes), most_frequent)),
            "floor_largest_array": score(np.full(len(llm_shapes), largest_cls))}
     print(f"[4] recommender over {len(full)} classes (rows x cols x dataflow x SRAM split) on {len(llm_shapes)} "
-          f"LLM/transformer layer shapes ({int(unseen.sum())} not among the training shapes), trained on "
-          f"{len(cnn_shapes)} CNN layer shapes (zoo CNNs x batch {list(BATCHES)}); per test shape a median of "
+          f"{test_name} layer shapes ({int(unseen.sum())} not among the training shapes), trained on "
+          f"{len(cnn_shapes)} layer shapes of {train_nets} x batch {list(BATCHES)}; per test shape a median of "
           f"{res['optimal_classes_per_shape_median']:.0f} classes tie at the optimum and "
           f"{res['classes_within_5pct_per_shape_median']:.0f} lie within 5% of it")
 
@@ -489,8 +502,9 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), p
                 res[name]["per_seed"][seed] = r
                 show(f"{name}, seed {seed}", r)
                 if r["misses"]:
+                    more = f"; ... ({len(r['misses'])} in all)" if len(r["misses"]) > 6 else ""
                     print("        misses: " + "; ".join(f"{tuple(m['shape'][:3])} x{m['shape'][4]} {m['ratio']:.3f}x"
-                                                        for m in r["misses"]))
+                                                        for m in r["misses"][:6]) + more)
     for kind in kinds:
         per = list(res[kind]["per_seed"].values())
         w = [p["within_5pct"] for p in per]
@@ -510,12 +524,13 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), p
             return {k: (np.round(vv, 4).tolist() if k == "ratios" else plain(vv)) for k, vv in v.items()}
         return v
     res["test_shapes"] = llm_shapes.to_numpy().tolist()
-    out["recommender"] = plain(res)
+    res["train_networks"], res["test"] = train_nets, test_name
+    out["recommender" + (f"_holdout_{holdout}" if holdout else "")] = plain(res)
     if plots:
-        _plot_recommender(res, kinds, plots)
+        _plot_recommender(res, kinds, plots, holdout)
 
 
-def _plot_recommender(res, kinds, folder) -> None:
+def _plot_recommender(res, kinds, folder, holdout: str | None = None) -> None:
     """CDF of recommended latency / optimum over the test shapes: the floors and each model on each seed."""
     import os
 
@@ -544,12 +559,12 @@ def _plot_recommender(res, kinds, folder) -> None:
     summary = "; ".join(f"{k}: mean {100 * res[k]['within_5pct_mean']:.1f}%, min {100 * res[k]['within_5pct_min']:.1f}%"
                         for k in kinds)
     ax.set(xlim=(0.99, None), xlabel="simulated latency of the recommended class / optimum (log)",
-           ylabel="share of LLM/transformer layer shapes",
-           title=f"One-shot recommendation, trained on CNN layer shapes\n{summary}")
+           ylabel=f"share of {res['test']} layer shapes",
+           title=f"One-shot recommendation, trained on {', '.join(res['train_networks'])} layer shapes\n{summary}")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = os.path.join(folder, "predictors_recommender.png")
+    path = os.path.join(folder, "predictors_recommender" + (f"_holdout_{holdout}" if holdout else "") + ".png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"[4] plot: {path}")
@@ -630,6 +645,8 @@ def main() -> None:
                     help="section 4's models: the regret ranker (default) and/or the absolute-latency MLP")
     ap.add_argument("--rec-ensemble", type=int, default=REC_ENSEMBLE,
                     help="section 4: MLPs merged into the regret ranker (1: a single model)")
+    ap.add_argument("--rec-holdout", choices=CNN,
+                    help="section 4 as a CNN-only check: train on the other CNNs, test on this one's unseen shapes")
     args = ap.parse_args()
     if args.threads:
         import torch
@@ -652,7 +669,8 @@ def main() -> None:
             learning_curve(args.curve, out, data_dir=args.data)
     if "4" in only:
         recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=tuple(args.rec_models),
-                    plots=args.plots or plots, seeds=tuple(args.seeds), ensemble=args.rec_ensemble)
+                    plots=args.plots or plots, seeds=tuple(args.seeds), ensemble=args.rec_ensemble,
+                    holdout=args.rec_holdout)
     if "2" in only:
         unseen_workloads(n or (30 if q else 120), e or (10 if q else 60), out, args.plots or plots)
     if "3" in only:

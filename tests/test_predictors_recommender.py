@@ -99,6 +99,8 @@ def test_a_merged_ensemble_predicts_the_mean_of_its_models_and_persists(ranker, 
     frame, merged = ranker
     parts = train_class_rankers((frame, META), CLASSES, seed=0, models=2, epochs=15, batch_size=256, progress=False)
     assert merged.meta["hp"]["members"] == sum(p.meta["hp"]["members"] for p in parts) == 10
+    assert merged.meta["merged_seeds"] == [p.meta["seed"] for p in parts]
+    assert merged.meta["ranker"] == {"seed": 0, "models": 2, "metric": "latency_ms", "reference": "classes"}
     rows = recommend_layers(merged, CLASSES, UNSEEN).attrs["predicted"]
     mean_of_parts = np.mean([recommend_layers(p, CLASSES, UNSEEN).attrs["predicted"] for p in parts], axis=0)
     np.testing.assert_allclose(rows, mean_of_parts, rtol=1e-6)

@@ -243,9 +243,8 @@ def merge_mlps(models):
             raise ConfigError("merge MLPs trained on the same data with the same settings (only the seed may differ)")
     meta = copy.deepcopy(first.meta)
     meta["hp"]["members"] = sum(int(m.meta["hp"]["members"]) for m in models)
-    meta["seed"] = [int(m.meta["seed"]) for m in models]
-    meta["history"] = {"epochs_run": sum(int(m.meta["history"]["epochs_run"]) for m in models),
-                       "per_model": [m.meta["history"] for m in models]}
+    meta["merged_seeds"] = [int(m.meta["seed"]) for m in models]  # "seed" stays the first model's
+    meta["history"] = {**first.meta["history"], "per_model": [m.meta["history"] for m in models]}
     net = build_net(meta, first.encoder)
     states = [m.net.state_dict() for m in models]
     net.load_state_dict({k: torch.cat([st[k] for st in states], dim=0) for k in states[0]})  # members axis first
@@ -271,7 +270,10 @@ def train_class_ranker(data, classes, metric: str = "latency_ms", seed: int = 0,
     >>> m.targets, m.meta["hp"]["members"], recommend_layers(m, classes, [Gemm(512, 4096, 4096)])["choice"].tolist()
     (['latency_ms_regret'], 10, [1])
     """
-    return merge_mlps(train_class_rankers(data, classes, metric, seed, models, **train_kw))
+    ranker = merge_mlps(train_class_rankers(data, classes, metric, seed, models, **train_kw))
+    ranker.meta["ranker"] = {"seed": int(seed), "models": int(models), "metric": metric,
+                             "reference": "classes" if classes is not None else "all rows"}
+    return ranker
 
 
 def train_class_rankers(data, classes, metric: str = "latency_ms", seed: int = 0, models: int = 3,
