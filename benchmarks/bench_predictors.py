@@ -548,7 +548,8 @@ def _plot_recommender(res, kinds, folder, holdout: str | None = None) -> None:
     for name, r, style in curves:
         x = np.sort(r["ratios"])
         ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", **style,
-                label=f"{name}: {100 * r['within_5pct']:.0f}% within 5%, top-1 {100 * r['top1']:.0f}%")
+                label=f"{name}: {100 * r['within_5pct']:.0f}% within 5%, top-1 {100 * r['top1']:.0f}%, "
+                      f"mean {r['mean_ratio']:.3f}, worst {r['worst_ratio']:.2f}")
     ax.axvline(1.05, color="k", ls="--", lw=0.8)
     ax.axhline(0.9, color="k", ls=":", lw=0.8)
     ax.set_xscale("log")
