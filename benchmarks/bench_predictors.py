@@ -19,7 +19,9 @@
 4. Recommender: a per-layer MLP (roofline inputs) trained on CNN layer shapes picks, for each layer
    shape of the LLM/transformer zoo (never seen), the latency-optimal design among 300 classes; the
    truth is every class simulated on every test shape. Share within 5% of the optimum (target >= 90%)
-   and top-1 accuracy, beside the trivial floors (most frequent class, largest array).
+   and top-1 accuracy, beside the trivial floors (most frequent class, largest array), per training
+   seed (``--seeds``) with their mean and minimum. ``--rec-holdout vgg16`` is the same check with no
+   LLM shape: train on the other CNNs, test on VGG-16's unseen shapes.
 5. Inference: designs per second through ``Predictor.predict(frame)`` (encoding, network, std and the
    DataFrame included), batched on the CPU (target >= 1e5), per wall-clock second and per CPU second of
    this process (the machine may be shared: the load average is printed), beside the simulator.
@@ -398,36 +400,46 @@ def _true_latency(classes, shapes):
     return outp["cycles"].astype(np.float64) / (info["clock_mhz"][:, None] * 1e3)
 
 
+REC_MODELS = ("mlp-regret", "mlp-latency")  # the ranker (default) and the absolute-latency model it replaced
+REC_ENSEMBLE = 3  # MLPs merged into one ranker (train_class_ranker's default)
+
+
 @_one_thread
-def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp",), plots: str | None = None,
-                seed: int = 0) -> None:
-    """Section 4: one-shot design recommendation for GEMMs never seen in training.
+def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp-regret",), plots: str | None = None,
+                seeds=(0, 1, 2), ensemble: int = REC_ENSEMBLE, holdout: str | None = None) -> None:
+    """Section 4: one-shot design recommendation for GEMMs never seen in training, over several seeds.
 
     Training: every distinct layer shape of the CNN zoo at batch sizes BATCHES, each simulated alone,
     on ``n_designs`` random designs plus the class grid. Test: every distinct GEMM/conv shape of
     the LLM/transformer zoo; the truth is exhaustive: every class simulated on every test shape. A
     recommendation counts as within 5% when its simulated latency is at most 1.05 x the optimum; top-1
-    when it is an optimal class (classes of equal simulated latency are all optimal). ``seed`` draws the
-    random training designs and seeds the model.
+    when it is an optimal class (classes of equal simulated latency are all optimal). Models
+    (``kinds``): ``mlp-regret``, the ranker: ``ensemble`` per-layer MLPs (roofline inputs) trained on
+    each row's latency over the best class's on its shape and merged into one (``train_class_ranker``),
+    reported beside the first of them alone (``mlp-regret-single``, no extra training); ``mlp-latency``,
+    one MLP trained on absolute latency. Each seed of ``seeds`` draws the random training designs and
+    seeds the models; the figures are given per seed, with their mean and minimum.
+
+    ``holdout`` (a CNN of the zoo): a check that uses no LLM shape at all. Train on the other CNNs,
+    test on the held-out CNN's shapes (at BATCHES) that are not among the training shapes.
     """
     from dsegym.datasets.layers import layer_rows
     from dsegym.envs.accelerator.space import make_space
     from dsegym.predictors import train
-    from dsegym.predictors.recommender import recommend_layers
+    from dsegym.predictors.recommender import merge_mlps, recommend_layers, train_class_rankers
     space = make_space()
     classes = _class_grid()
     full = space.to_frame(classes.to_dict("records"))  # defaults for clock, DRAM
-    variants = [w if b == 1 else f"{w}@b{b}" for b in BATCHES for w in CNN]
-    cnn_shapes, llm_shapes = _unique_layers(variants), _unique_layers(LLM)
-    # training: random designs plus the class grid itself on every distinct CNN layer shape (batch variants
-    # included), each simulated alone (so a repeated shape would only repeat a row)
-    designs = pd.concat([space.sample_frame(n_designs, seed=seed), full], ignore_index=True)
-    frame = layer_rows(designs, "cnn-shapes", _shape_table(cnn_shapes), chained=False)
-    frame.insert(0, "problem", "accel-layers")
-    for c, v in (("run_id", "bench"), ("agent", "sampler:random"), ("seed", 0)):
-        frame[c] = v
-    frame["trial_index"] = np.arange(len(frame))
-    frame["score"] = np.log(frame["latency_ms"])
+    train_nets = [w for w in CNN if w != holdout]
+    cnn_shapes = _unique_layers([w if b == 1 else f"{w}@b{b}" for b in BATCHES for w in train_nets])
+    if holdout:
+        llm_shapes = _unique_layers([holdout if b == 1 else f"{holdout}@b{b}" for b in BATCHES])
+        seen = set(map(tuple, cnn_shapes[["layer_m", "layer_n", "layer_k"]].to_numpy().tolist()))
+        keep = [tuple(k) not in seen for k in llm_shapes[["layer_m", "layer_n", "layer_k"]].to_numpy().tolist()]
+        llm_shapes = llm_shapes[keep].reset_index(drop=True)  # "llm": the test shapes, here the held-out CNN's
+    else:
+        llm_shapes = _unique_layers(LLM)
+    test_name = f"{holdout} (held out)" if holdout else "LLM/transformer"
     meta = {"form": "layer", "problems": {"accel-layers": {"units": {"latency_ms": "ms"},
                                                           "space_fingerprint": space.fingerprint()}}}
     train_keys = set(map(tuple, cnn_shapes[["layer_m", "layer_n", "layer_k"]].to_numpy().tolist()))
@@ -442,59 +454,132 @@ def recommender(n_designs: int, epochs: int, out: dict, kinds=("mlp",), plots: s
     pes = (full["rows"] * full["cols"]).to_numpy()
     largest = np.flatnonzero(pes == pes.max())
     largest_cls = int(largest[counts[largest].argmax()])
+    cols = np.arange(len(llm_shapes))
 
     def score(choice):
-        lat = llm_true[choice, np.arange(len(choice))]
-        ratio = lat / opt
-        return {"within_5pct": float(np.mean(ratio <= 1.05)), "top1": float(np.mean(optimal[choice, np.arange(len(choice))])),
-                "mean_ratio": float(np.mean(ratio)), "worst_ratio": float(ratio.max()),
-                "within_5pct_unseen_only": float(np.mean(ratio[unseen] <= 1.05)), "ratios": ratio}
-    res = {"seed": seed, "classes": len(full), "llm_shapes": len(llm_shapes), "unseen_shapes": int(unseen.sum()),
-           "cnn_shapes": len(cnn_shapes), "train_rows": len(frame),
+        ratio = llm_true[choice, cols] / opt
+        return {"within_5pct": float(np.mean(ratio <= 1.05)), "top1": float(np.mean(optimal[choice, cols])),
+                "within_1pct": float(np.mean(ratio <= 1.01)), "mean_ratio": float(np.mean(ratio)), "worst_ratio": float(ratio.max()),
+                "within_5pct_unseen_only": float(np.mean(ratio[unseen] <= 1.05)),
+                "misses": [{"shape": [int(v) for v in llm_shapes.iloc[j]], "ratio": float(ratio[j])}
+                           for j in np.flatnonzero(ratio > 1.05)], "ratios": ratio}
+    near = llm_true <= opt * 1.05
+    res = {"seeds": list(seeds), "classes": len(full), "llm_shapes": len(llm_shapes), "unseen_shapes": int(unseen.sum()),
+           "cnn_shapes": len(cnn_shapes), "designs_per_seed": n_designs, "epochs": epochs,
+           "optimal_classes_per_shape_median": float(np.median(optimal.sum(axis=0))),
+           "classes_within_5pct_per_shape_median": float(np.median(near.sum(axis=0))),
            "floor_most_frequent": score(np.full(len(llm_shapes), most_frequent)),
            "floor_largest_array": score(np.full(len(llm_shapes), largest_cls))}
-    for kind in kinds:
-        t0 = _t()
-        model = train((frame, meta), model=kind, targets=["latency_ms"], seed=seed, epochs=epochs, patience=15,
-                      batch_size=512, progress=False, features="roofline")
-        rec = recommend_layers(model, full, llm_shapes)
-        res[kind] = {**score(rec["choice"].to_numpy()), "train_s": _t() - t0,
-                     "epochs": model.meta["history"]["epochs_run"]}
-    out["recommender"] = {k: ({kk: vv for kk, vv in v.items() if kk != "ratios"} if isinstance(v, dict) else v)
-                          for k, v in res.items()}
     print(f"[4] recommender over {len(full)} classes (rows x cols x dataflow x SRAM split) on {len(llm_shapes)} "
-          f"LLM/transformer layer shapes ({int(unseen.sum())} not among the training shapes), trained on "
-          f"{len(cnn_shapes)} CNN layer shapes (zoo CNNs x batch {list(BATCHES)}), {len(frame):,} rows:")
-    for k in ("floor_most_frequent", "floor_largest_array", *kinds):
-        r = res[k]
-        print(f"    {k:<20} within 5% of optimal latency: {100 * r['within_5pct']:.1f}% (target >= 90), "
-              f"top-1 {100 * r['top1']:.1f}%, mean latency / optimum {r['mean_ratio']:.3f}, "
-              f"worst {r['worst_ratio']:.2f}; on the {int(unseen.sum())} shapes not in training: "
-              f"{100 * r['within_5pct_unseen_only']:.1f}% within 5%")
+          f"{test_name} layer shapes ({int(unseen.sum())} not among the training shapes), trained on "
+          f"{len(cnn_shapes)} layer shapes of {train_nets} x batch {list(BATCHES)}; per test shape a median of "
+          f"{res['optimal_classes_per_shape_median']:.0f} classes tie at the optimum and "
+          f"{res['classes_within_5pct_per_shape_median']:.0f} lie within 5% of it")
+
+    def show(name, r):
+        print(f"    {name:<28} within 5% of optimal latency: {100 * r['within_5pct']:5.1f}% (target >= 90), "
+              f"top-1 {100 * r['top1']:5.1f}% (within 1%: {100 * r['within_1pct']:5.1f}%), mean latency / optimum {r['mean_ratio']:.3f}, worst "
+              f"{r['worst_ratio']:.2f}; {100 * r['within_5pct_unseen_only']:.1f}% within 5% on the "
+              f"{int(unseen.sum())} unseen shapes")
+    show("floor_most_frequent", res["floor_most_frequent"])
+    show("floor_largest_array", res["floor_largest_array"])
+    kinds = [k for kind in kinds for k in ((f"{kind}-single", kind) if kind == "mlp-regret" and ensemble > 1 else (kind,))]
+    for kind in kinds:
+        res[kind] = {"per_seed": {}}
+    for seed in seeds:
+        # training: random designs plus the class grid itself on every distinct CNN layer shape (batch
+        # variants included), each simulated alone (so a repeated shape would only repeat a row)
+        designs = pd.concat([space.sample_frame(n_designs, seed=seed), full], ignore_index=True)
+        frame = layer_rows(designs, "cnn-shapes", _shape_table(cnn_shapes), chained=False)
+        frame.insert(0, "problem", "accel-layers")
+        for c, v in (("run_id", "bench"), ("agent", "sampler:random"), ("seed", seed)):
+            frame[c] = v
+        frame["trial_index"] = np.arange(len(frame))
+        frame["score"] = np.log(frame["latency_ms"])
+        for kind in kinds:
+            if kind == "mlp-regret-single":
+                continue  # measured with mlp-regret, from its first model
+            t0 = _t()
+            kw = dict(seed=seed, epochs=epochs, patience=15, batch_size=512, progress=False)
+            if kind == "mlp-regret":
+                subs = train_class_rankers((frame, meta), full, models=ensemble, **kw)
+                models = {kind: merge_mlps(subs)}
+                if ensemble > 1:
+                    models["mlp-regret-single"] = subs[0]
+            else:
+                models = {kind: train((frame, meta), model="mlp", targets=["latency_ms"], features="roofline", **kw)}
+            train_s = _t() - t0
+            for name, model in models.items():
+                rec = recommend_layers(model, full, llm_shapes)
+                r = {**score(rec["choice"].to_numpy()), "train_s": train_s if name == kind else None,
+                     "members": model.meta["hp"]["members"]}
+                res[name]["per_seed"][seed] = r
+                show(f"{name}, seed {seed}", r)
+                if r["misses"]:
+                    more = f"; ... ({len(r['misses'])} in all)" if len(r["misses"]) > 6 else ""
+                    print("        misses: " + "; ".join(f"{tuple(m['shape'][:3])} x{m['shape'][4]} {m['ratio']:.3f}x"
+                                                        for m in r["misses"][:6]) + more)
+    for kind in kinds:
+        per = list(res[kind]["per_seed"].values())
+        w = [p["within_5pct"] for p in per]
+        res[kind].update(within_5pct_mean=float(np.mean(w)), within_5pct_min=float(np.min(w)),
+                         top1_mean=float(np.mean([p["top1"] for p in per])),
+                         mean_ratio_mean=float(np.mean([p["mean_ratio"] for p in per])),
+                         worst_ratio_max=float(np.max([p["worst_ratio"] for p in per])),
+                         all_seeds_met=bool(min(w) >= 0.9))
+        s = res[kind]
+        print(f"[4] {kind} over seeds {list(seeds)}: within 5% mean {100 * s['within_5pct_mean']:.1f}%, min "
+              f"{100 * s['within_5pct_min']:.1f}% (target >= 90 on every seed: {'met' if s['all_seeds_met'] else 'NOT met'}); "
+              f"top-1 mean {100 * s['top1_mean']:.1f}% (most-frequent floor {100 * res['floor_most_frequent']['top1']:.1f}%); "
+              f"mean latency / optimum {s['mean_ratio_mean']:.3f}, worst {s['worst_ratio_max']:.2f}")
+
+    def plain(v):  # per-shape ratios as a list (in the order of "test_shapes")
+        if isinstance(v, dict):
+            return {k: (np.round(vv, 4).tolist() if k == "ratios" else plain(vv)) for k, vv in v.items()}
+        return v
+    res["test_shapes"] = llm_shapes.to_numpy().tolist()
+    res["train_networks"], res["test"] = train_nets, test_name
+    out["recommender" + (f"_holdout_{holdout}" if holdout else "")] = plain(res)
     if plots:
-        _plot_recommender(res, ("floor_most_frequent", "floor_largest_array", *kinds), plots)
+        _plot_recommender(res, kinds, plots, holdout)
 
 
-def _plot_recommender(res, names, folder) -> None:
+def _plot_recommender(res, kinds, folder, holdout: str | None = None) -> None:
+    """CDF of recommended latency / optimum over the test shapes: the floors and each model on each seed."""
     import os
 
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
     os.makedirs(folder, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for name in names:
-        r = np.sort(res[name]["ratios"])
-        ax.step(r, np.arange(1, len(r) + 1) / len(r), where="post",
-                label=f"{name}: {100 * res[name]['within_5pct']:.0f}% within 5%")
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    curves = [(k, res[k], dict(color="grey", ls=ls)) for k, ls in (("floor_most_frequent", "-"), ("floor_largest_array", ":"))]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, kind in enumerate(kinds):
+        for j, (seed, r) in enumerate(res[kind]["per_seed"].items()):
+            curves.append((f"{kind}, seed {seed}", r, dict(color=colors[i % len(colors)], ls=("-", "--", "-.", ":")[j % 4])))
+    for name, r, style in curves:
+        x = np.sort(r["ratios"])
+        ax.step(x, np.arange(1, len(x) + 1) / len(x), where="post", **style,
+                label=f"{name}: {100 * r['within_5pct']:.0f}% within 5%, top-1 {100 * r['top1']:.0f}%, "
+                      f"mean {r['mean_ratio']:.3f}, worst {r['worst_ratio']:.2f}")
     ax.axvline(1.05, color="k", ls="--", lw=0.8)
     ax.axhline(0.9, color="k", ls=":", lw=0.8)
-    ax.set(xlim=(0.99, None), xlabel="simulated latency of the recommended class / optimum",
-           ylabel="share of unseen LLM/transformer layer shapes",
-           title="One-shot recommendation, trained on CNN layer shapes")
-    ax.legend(fontsize=8)
+    ax.set_xscale("log")
+    top = max(float(np.max(r["ratios"])) for _, r, _ in curves)
+    ticks = [t for t in (1, 1.05, 1.1, 1.25, 1.5, 2, 3, 4, 6) if t <= top * 1.05]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    summary = "; ".join(f"{k}: mean {100 * res[k]['within_5pct_mean']:.1f}%, min {100 * res[k]['within_5pct_min']:.1f}%"
+                        for k in kinds)
+    ax.set(xlim=(0.99, None), xlabel="simulated latency of the recommended class / optimum (log)",
+           ylabel=f"share of {res['test']} layer shapes",
+           title=f"One-shot recommendation, trained on {', '.join(res['train_networks'])} layer shapes\n{summary}")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
     fig.tight_layout()
-    path = os.path.join(folder, "predictors_recommender.png")
+    path = os.path.join(folder, "predictors_recommender" + (f"_holdout_{holdout}" if holdout else "") + ".png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
     print(f"[4] plot: {path}")
@@ -570,6 +655,14 @@ def main() -> None:
     ap.add_argument("--models", nargs="*", choices=["mlp", "transformer", "layer", "layer-roofline"],
                     default=["mlp", "transformer", "layer"],
                     help="the predictors section 1 trains")
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                    help="section 4's training seeds (figures per seed, their mean and minimum)")
+    ap.add_argument("--rec-models", nargs="+", choices=list(REC_MODELS), default=["mlp-regret"],
+                    help="section 4's models: the regret ranker (default) and/or the absolute-latency MLP")
+    ap.add_argument("--rec-ensemble", type=int, default=REC_ENSEMBLE,
+                    help="section 4: MLPs merged into the regret ranker (1: a single model)")
+    ap.add_argument("--rec-holdout", choices=CNN,
+                    help="section 4 as a CNN-only check: train on the other CNNs, test on this one's unseen shapes")
     args = ap.parse_args()
     if args.threads:
         import torch
@@ -591,7 +684,9 @@ def main() -> None:
         if args.curve:
             learning_curve(args.curve, out, data_dir=args.data)
     if "4" in only:
-        recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=("mlp",), plots=args.plots or plots)
+        recommender(n or (50 if q else 100), e or (10 if q else 30), out, kinds=tuple(args.rec_models),
+                    plots=args.plots or plots, seeds=tuple(args.seeds), ensemble=args.rec_ensemble,
+                    holdout=args.rec_holdout)
     if "2" in only:
         unseen_workloads(n or (30 if q else 120), e or (10 if q else 60), out, args.plots or plots)
     if "3" in only:

@@ -18,7 +18,15 @@ is the ratio of those products; for a latency-only problem, the latency ratio.
 
 :func:`recommend_layers` is the one-shot form AIrchitect v2 studies: for each layer shape (a GEMM or
 convolution never seen in training) it picks, among a fixed set of candidate designs (the classes),
-the one a per-layer predictor expects to be fastest, without simulating anything.
+the one a per-layer predictor expects to be fastest, without simulating anything. Among a few hundred
+classes many tie or nearly tie on a given layer, and only their order on that layer matters, so
+:func:`train_class_ranker` trains the per-layer model on :func:`add_regret`'s target, each row's
+latency over the best class's latency on the same layer shape, rather than on absolute latency: an
+absolute model that extrapolates to GEMMs larger than any it saw errs by a factor that differs between
+classes (it under-predicts the designs that refetch an operand the most), and the lowest prediction
+is then often a class that is far from fast. Learned as a ratio to the best class, those errors stay
+small; and an ensemble of such models (:func:`merge_mlps`) orders the classes of shapes far from the
+training ones more reliably than any one of them (docs/predictors.md, "Recommendation").
 """
 from __future__ import annotations
 
@@ -116,10 +124,11 @@ def _layer_frame(layers):
 def recommend_layers(predictor, candidates, layers, metric: str | None = None):
     """For each layer, the candidate design with the lowest predicted ``metric`` (no simulation).
 
-    ``predictor``: a per-layer model (``accel-layers`` data). ``candidates``: a DataFrame (or list of
-    dicts) of accelerator designs, the classes (parameters left out take the space's defaults). ``layers``: Conv/Gemm objects, a zoo name, or a frame of
-    ``layer_m, layer_n, layer_k, layer_ifmap_elems, layer_repeat``. ``metric``: a target of the model
-    (default: its first). Returns one row per layer: ``choice`` (index into ``candidates``), the
+    ``predictor``: a per-layer model (``accel-layers`` data): best :func:`train_class_ranker`'s, trained
+    on the candidates themselves, though any per-layer latency model ranks them. ``candidates``: a
+    DataFrame (or list of dicts) of accelerator designs, the classes (parameters left out take the
+    space's defaults). ``layers``: Conv/Gemm objects, a zoo name, or a frame of ``layer_m, layer_n,
+    layer_k, layer_ifmap_elems, layer_repeat``. ``metric``: a target of the model (default: its first). Returns one row per layer: ``choice`` (index into ``candidates``), the
     predicted metric of that choice, and ``predicted`` (candidates x layers) in ``.attrs``.
 
     >>> from dsegym.datasets.layers import collect_layer_frame
@@ -153,3 +162,130 @@ def recommend_layers(predictor, candidates, layers, metric: str | None = None):
     out = pd.DataFrame({"choice": choice, f"predicted_{metric}": pred[choice, np.arange(nl)]})
     out.attrs["predicted"] = pred
     return out
+
+
+REGRET_SUFFIX = "_regret"
+
+
+def _design_keys(frame, names, prefix: str):
+    import pandas as pd
+    return pd.MultiIndex.from_frame(frame[[prefix + n for n in names]].astype(str).set_axis(list(names), axis=1))
+
+
+def add_regret(frame, classes=None, metric: str = "latency_ms"):
+    """``frame`` (per-layer rows, as ``collect_layer_frame`` makes them) with a ``<metric>_regret``
+    column: each row's ``metric`` over the lowest ``metric`` among the reference rows of the same layer
+    shape. Reference rows: those whose design is one of ``classes`` (a DataFrame or list of dicts of
+    accelerator designs; parameters left out take the space's defaults), or every row when ``classes``
+    is None. A class's regret on a shape is >= 1 and exactly 1 for the best class.
+
+    >>> from dsegym.datasets.layers import collect_layer_frame
+    >>> frame, _ = collect_layer_frame(["resnet18"], 4, seed=0, progress=False)
+    >>> out = add_regret(frame)
+    >>> bool(out["latency_ms_regret"].min() == 1.0), bool((out["latency_ms_regret"] >= 1.0).all())
+    (True, True)
+    """
+    from ..datasets.layers import LAYER_FEATURES
+    from ..envs.accelerator.space import make_space
+    from ..errors import ConfigError
+    if metric not in frame.columns:
+        raise ConfigError(f"the frame has no {metric!r} column; allowed: "
+                          f"{[c for c in frame.columns if c in ('latency_ms', 'latency_cycles', 'energy_uj', 'dram_bytes')]}")
+    missing = [c for c in LAYER_FEATURES if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"add_regret needs per-layer rows with columns {list(LAYER_FEATURES)}; missing {missing}")
+    ref = np.ones(len(frame), dtype=bool)
+    if classes is not None:
+        space = make_space()
+        records = classes.to_dict("records") if hasattr(classes, "to_dict") else list(classes)
+        cls = space.to_frame(records)
+        names = [n for n in space.names if f"design.{n}" in frame.columns]
+        ref = _design_keys(frame, names, "design.").isin(_design_keys(cls, names, ""))
+    values = frame[metric].to_numpy(dtype=np.float64)
+    best = (frame.assign(_ref=np.where(ref, values, np.inf))
+            .groupby(list(LAYER_FEATURES), sort=False)["_ref"].transform("min").to_numpy())
+    if not np.isfinite(best).all():
+        n = int((~np.isfinite(best)).sum())
+        raise ConfigError(f"{n} rows have a layer shape that no reference class was simulated on; simulate "
+                          f"every class on every training shape (or pass classes=None)")
+    out = frame.copy()
+    out[metric + REGRET_SUFFIX] = values / best
+    return out
+
+
+def ranker_seeds(seed: int, models: int) -> list[int]:
+    """The training seeds of an ensemble of ``models`` rankers, all drawn from one master ``seed``."""
+    return [int(v) for v in np.random.SeedSequence(int(seed)).generate_state(int(models))]
+
+
+def merge_mlps(models):
+    """One MLP predictor whose members are all the members of ``models`` (MLPs trained on the same data
+    with different seeds): its prediction is their mean and its std their spread. Why one model and not
+    a list: it saves, loads and predicts as any other :class:`~dsegym.predictors.Predictor`.
+    """
+    import copy
+
+    import torch
+
+    from ..errors import ConfigError
+    from .model import Predictor, build_net
+    models = list(models)
+    if not models:
+        raise ConfigError("give at least one model to merge")
+    first = models[0]
+    same = ("kind", "form", "problem", "targets", "space_fingerprint", "encoding", "log_targets", "y_mean", "y_std")
+    hp0 = {k: v for k, v in first.meta["hp"].items() if k != "members"}
+    for m in models:
+        if m.kind != "mlp":
+            raise ConfigError(f"only MLP predictors can be merged, not {m.kind!r}")
+        if any(m.meta.get(k) != first.meta.get(k) for k in same) or \
+                {k: v for k, v in m.meta["hp"].items() if k != "members"} != hp0:
+            raise ConfigError("merge MLPs trained on the same data with the same settings (only the seed may differ)")
+    meta = copy.deepcopy(first.meta)
+    meta["hp"]["members"] = sum(int(m.meta["hp"]["members"]) for m in models)
+    meta["merged_seeds"] = [int(m.meta["seed"]) for m in models]  # "seed" stays the first model's
+    meta["history"] = {**first.meta["history"], "per_model": [m.meta["history"] for m in models]}
+    net = build_net(meta, first.encoder)
+    states = [m.net.state_dict() for m in models]
+    net.load_state_dict({k: torch.cat([st[k] for st in states], dim=0) for k in states[0]})  # members axis first
+    net.eval()
+    return Predictor(meta, net, first.space)
+
+
+def train_class_ranker(data, classes, metric: str = "latency_ms", seed: int = 0, models: int = 3, **train_kw):
+    """A per-layer MLP (roofline inputs) that predicts ``<metric>_regret`` (see :func:`add_regret`), the
+    model :func:`recommend_layers` ranks ``classes`` with. ``data``: a per-layer dataset (path or
+    ``(frame, provenance)``) in which every class was simulated on every layer shape (other designs
+    may be there too: they are trained on, with the same reference). ``models``: that many MLPs,
+    trained with :func:`ranker_seeds` of ``seed`` and merged into one (:func:`merge_mlps`): on layer
+    shapes far from the training ones single models disagree on the order of the best classes, and
+    their mean orders them better than any one. ``train_kw`` goes to :func:`dsegym.predictors.train`
+    (epochs, patience, batch_size, hidden, members, ...).
+
+    >>> from dsegym.datasets.layers import collect_layer_frame
+    >>> from dsegym.envs.accelerator import Gemm
+    >>> data = collect_layer_frame(["resnet18"], 30, seed=0, progress=False)
+    >>> m = train_class_ranker(data, None, models=2, epochs=3, progress=False)
+    >>> classes = [{"rows": 8, "cols": 8}, {"rows": 128, "cols": 128}]
+    >>> m.targets, m.meta["hp"]["members"], recommend_layers(m, classes, [Gemm(512, 4096, 4096)])["choice"].tolist()
+    (['latency_ms_regret'], 10, [1])
+    """
+    ranker = merge_mlps(train_class_rankers(data, classes, metric, seed, models, **train_kw))
+    ranker.meta["ranker"] = {"seed": int(seed), "models": int(models), "metric": metric,
+                             "reference": "classes" if classes is not None else "all rows"}
+    return ranker
+
+
+def train_class_rankers(data, classes, metric: str = "latency_ms", seed: int = 0, models: int = 3,
+                        **train_kw) -> list:
+    """The ``models`` MLPs that :func:`train_class_ranker` merges, unmerged (to study them one by one)."""
+    from ..errors import ConfigError
+    from . import train
+    from .model import _read
+    if isinstance(models, bool) or not isinstance(models, int) or models < 1:
+        raise ConfigError(f"models must be an integer >= 1, got {models!r}")
+    frame, prov = _read(data)
+    frame = add_regret(frame, classes, metric)
+    train_kw.setdefault("features", "roofline")
+    return [train((frame, prov), model="mlp", targets=[metric + REGRET_SUFFIX], seed=s, **train_kw)
+            for s in ranker_seeds(seed, models)]
