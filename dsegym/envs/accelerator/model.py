@@ -508,17 +508,21 @@ def _store_design(i, j, d, res, shape_of, rep, chain_in, chain_out, physical, in
         util = res[u, _UTIL, j]
         if physical and (chain_in[layer] or chain_out[layer]):
             # activations that fit half the ifmap buffer stay on chip between consecutive layers
+            # (without branches: which layers save is as good as random, a mispredicted branch costs more)
+            i_b = res[u, _I_B, j]
+            o_b = res[u, _O_B, j]
             saved = 0.0
-            if chain_in[layer] and res[u, _I_B, j] <= cap_i:
-                saved += res[u, _I_B, j]
-            if chain_out[layer] and res[u, _O_B, j] <= cap_i:
-                saved += res[u, _O_B, j]
-            if saved > 0.0:
-                dram = dram - saved
-                cyc = np.ceil(_fma(res[u, _FIRST, j], inv_bpc, max(res[u, _RUN, j], dram * inv_bpc)))
-                e_d = dram * e_dram
-                e_s = cyc * static_pj
-                util = res[u, _MACS, j] / (cyc * R * C)
+            saved += i_b if chain_in[layer] and i_b <= cap_i else 0.0
+            saved += o_b if chain_out[layer] and o_b <= cap_i else 0.0
+            c_dram = dram - saved
+            c_cyc = np.ceil(_fma(res[u, _FIRST, j], inv_bpc, max(res[u, _RUN, j], c_dram * inv_bpc)))
+            c_util = res[u, _MACS, j] / (c_cyc * R * C)
+            on_chip = saved > 0.0
+            dram = c_dram if on_chip else dram
+            cyc = c_cyc if on_chip else cyc
+            e_d = c_dram * e_dram if on_chip else e_d
+            e_s = c_cyc * static_pj if on_chip else e_s
+            util = c_util if on_chip else util
         e_mac = res[u, _E_MAC, j]
         e_sram = res[u, _E_SRAM, j]
         ints[0, i, layer] = np.int64(res[u, _COMPUTE, j] * r)
