@@ -80,7 +80,7 @@ def unique_layers(M, N, K, I):
 # fused ones are those the scalar kernel this one replaced had (it was compiled with "contract"), and
 # the results are bit-identical to it.
 FASTMATH = {"nnan", "ninf", "nsz"}
-CHUNK = 256  # designs per chunk: a chunk's per-(shape, design) intermediates stay in the L2 cache
+CHUNK = 128  # designs per chunk: a chunk's per-(shape, design) intermediates stay in the L2 cache
 
 try:
     from llvmlite import ir as _llvm_ir
