@@ -37,6 +37,7 @@ for name in WORKLOADS:
 
 
 def make_designs(n_space: int, n_offgrid: int, seed: int) -> pd.DataFrame:
+    """Random designs from the space (problem options at their defaults) followed by off-grid ones."""
     sys.path.insert(0, ROOT)
     from dsegym.envs.accelerator import SPACE
     from dsegym.envs.accelerator.constants import DRAM_TYPES
@@ -68,6 +69,7 @@ def make_designs(n_space: int, n_offgrid: int, seed: int) -> pd.DataFrame:
 
 
 def compare(a: pd.DataFrame, b: pd.DataFrame, label: str) -> int:
+    """Print every column of ``b`` that differs from ``a`` (dtype, or values bit for bit); their count."""
     bad = 0
     if list(a.columns) != list(b.columns):
         print(f"{label}: columns differ: {list(a.columns)} vs {list(b.columns)}")
@@ -103,6 +105,7 @@ def compare(a: pd.DataFrame, b: pd.DataFrame, label: str) -> int:
 
 
 def main():
+    """Simulate with both trees, compare every output file, exit 1 on any difference."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference", required=True, help="the reference checkout's root (e.g. /work/main)")
     ap.add_argument("--designs", type=int, default=20_000, help="random designs from the accelerator space")

@@ -36,6 +36,7 @@ print(json.dumps({{"wall": wall, "cpu": cpu, "pairs": len(designs) * len(layers)
 
 
 def main():
+    """Alternate the two trees --rounds times; print the best times and the ratio."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reference", required=True)
     ap.add_argument("--rounds", type=int, default=5)

@@ -35,6 +35,13 @@ tile shifts in behind the previous fold (double-buffered, as TPU v1's weights), 
 max(T_block, R) cycles and the array fills and drains once per block sequence:
 cycles = max(compute, DRAM bytes / bytes per cycle) + the time to load the first stationary tile.
 
+How it is computed: the kernel takes the designs in chunks of ``CHUNK``, groups a chunk by dataflow
+and, per distinct layer shape, runs one loop over the group's designs that evaluates every candidate in
+closed form and keeps the best with selects, not branches, so LLVM vectorises it (``_ws_shape``,
+``_is_shape``, ``_os_shape``; one block per candidate). A second pass writes each design's rows layer
+by layer (repeats, chaining). Fused multiply-adds are explicit (``_fma``), so the roundings do not
+depend on how the code is laid out.
+
 >>> import numpy as np
 >>> lay, shape_of = unique_layers(*[np.array(v) for v in ([8, 4, 8], [8, 4, 8], [8, 4, 8], [64, 16, 64])])
 >>> lay["M"].tolist(), shape_of.tolist()
@@ -451,7 +458,6 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
     n = d.shape[1]
     F = d.shape[0]
     Lu = M_.shape[0]
-    L = shape_of.shape[0]
     # A chunk of consecutive designs is grouped by dataflow (stably), so that each group's loops over
     # designs have no branches (LLVM vectorises them); outputs are then written in design order, so
     # that every cache line of the outputs is written once.
