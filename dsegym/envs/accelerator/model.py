@@ -259,7 +259,8 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
             cycles = c_cycles if win else cycles
             fill = c_fill if win else fill
             best_run = run if win else best_run
-            # -- (a further candidate goes here, chosen with the same four lines)
+            # -- a further candidate goes here: its traffic, DRAM parts, cycles, fill and score, then
+            # the same win / select lines (a candidate that does not apply ANDs its condition into win)
             stat_reads = stat_words * passes
             whole_block = tile == T
         else:
