@@ -152,13 +152,45 @@ def _stream_time(whole, blk, floor):
 (_COMPUTE, _IF_READS, _F_READS, _OF_WRITES, _CYCLES, _DRAM, _TILE_M, _TILE_N, _E_MAC, _E_SRAM, _E_DRAM,
  _E_STATIC, _UTIL, _RUN, _FIRST, _I_B, _O_B, _MACS, _ORDER) = range(19)
 _ROWS = 19
+_SAVED = _ROWS  # one more row in candidate_costs' intermediate array
+CANDIDATES = 5  # the most candidate mappings of one dataflow (os; ws and is have 4)
+# rows of candidate_costs' per-candidate array cand[row, candidate, pair]
+_C_RUN, _C_TRAFFIC, _C_CYCLES, _C_VALID, _C_CHAINED = range(5)
+_C_ROWS = 5
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _cycles(run, first, traffic, inv_bpc):
+    """Latency of a mapping: compute overlapped with its DRAM traffic, after the first stationary tile."""
+    return np.ceil(_fma(first, inv_bpc, max(run, traffic * inv_bpc)))
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _saved(i_b, o_b, cap_i, chain_in, chain_out):
+    """DRAM bytes a network saves on a layer: its input (output) stays on chip when the layer has a
+    neighbour before (after) it and the activations fit half the ifmap buffer."""
+    saved = 0.0
+    saved += i_b if chain_in and i_b <= cap_i else 0.0
+    saved += o_b if chain_out and o_b <= cap_i else 0.0
+    return saved
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _record(rec, cand, c, j, valid, run, traffic, cycles):
+    """With ``rec`` (a constant at each call site, so the simulate path compiles without this), keep
+    candidate ``c``'s figures for :func:`candidate_costs`."""
+    if rec:
+        cand[_C_RUN, c, j] = run
+        cand[_C_TRAFFIC, c, j] = traffic
+        cand[_C_CYCLES, c, j] = cycles
+        cand[_C_VALID, c, j] = 1.0 if valid else 0.0
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _mapping_costs(traffic, i_dram, w_dram, o_dram, sram_extra, run, first, inv_bpc, e_fill_i, e_fill_w,
                    e_fill_o, e_dram, inv_bpc_ref, static_ref):
     """Cycles, SRAM-fill energy and the mapper's score of one candidate mapping."""
-    c_cycles = np.ceil(_fma(first, inv_bpc, max(run, traffic * inv_bpc)))
+    c_cycles = _cycles(run, first, traffic, inv_bpc)
     c_fill = _fma(o_dram, e_fill_o, _fma(i_dram, e_fill_i, w_dram * e_fill_w))
     # the energy the mapping changes, with leakage priced at the node's nominal clock so that the choice
     # does not depend on the clock: a faster clock never switches a layer to a slower mapping
@@ -194,8 +226,9 @@ def _wsis_candidate(blk, ws, whole, blk_b, other_b, cap_blk, cap_other, fr, fc, 
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
-    """Every design of a ws (or is) chunk on one layer shape: SCALE-Sim's counts and the chosen mapping."""
+def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out, rec, cand):
+    """Every design of a ws (or is) chunk on one layer shape: SCALE-Sim's counts and the chosen mapping
+    (with ``rec``, every candidate's figures go to ``cand`` too)."""
     # ws: (Sr, Sc, T) = (K, N, M), blocks of output pixels; is: (K, M, N), blocks of filters
     Sc = N if ws else M
     T = M if ws else N
@@ -242,6 +275,7 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
                 folds, extra)
             cycles, fill, best = _mapping_costs(traffic, i_dram, w_dram, o_dram, sram_extra, run, first, inv_bpc,
                                                 e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
+            _record(rec, cand, 0, j, True, run, traffic, cycles)
             dram, tile, passes, best_run = traffic, blk, nblk, run
             # -- candidate 1: the largest block whose partial sums fit half the ofmap buffer
             blk = _block(cap_p / C, 1.0, T)
@@ -251,6 +285,7 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, o_dram, sram_extra, run, first,
                                                      inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref,
                                                      static_ref)
+            _record(rec, cand, 1, j, True, run, traffic, c_cycles)
             win = (score < best) | ((score == best) & (traffic < dram))
             best = score if win else best
             dram = traffic if win else dram
@@ -267,6 +302,7 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, o_dram, sram_extra, run, first,
                                                      inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref,
                                                      static_ref)
+            _record(rec, cand, 2, j, True, run, traffic, c_cycles)
             win = (score < best) | ((score == best) & (traffic < dram))
             best = score if win else best
             dram = traffic if win else dram
@@ -314,6 +350,7 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, o_dram, sram_extra, run, first,
                                                      inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref,
                                                      static_ref)
+            _record(rec, cand, 3, j, True, run, traffic, c_cycles)
             win = (score < best) | ((score == best) & (traffic < dram))
             best = score if win else best
             dram = traffic if win else dram
@@ -369,13 +406,13 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _ws_shape(lo, hi, physical, M, N, K, I, d, out):
-    _wsis_shape(True, lo, hi, physical, M, N, K, I, d, out)
+def _ws_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
+    _wsis_shape(True, lo, hi, physical, M, N, K, I, d, out, rec, cand)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _is_shape(lo, hi, physical, M, N, K, I, d, out):
-    _wsis_shape(False, lo, hi, physical, M, N, K, I, d, out)
+def _is_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
+    _wsis_shape(False, lo, hi, physical, M, N, K, I, d, out, rec, cand)
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
@@ -384,8 +421,9 @@ def _choose(win, new, old):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _os_shape(lo, hi, physical, M, N, K, I, d, out):
-    """Every design of an os chunk on one layer shape: SCALE-Sim's counts and the chosen mapping."""
+def _os_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
+    """Every design of an os chunk on one layer shape: SCALE-Sim's counts and the chosen mapping
+    (with ``rec``, every candidate's figures go to ``cand`` too)."""
     macs = M * N * K
     for j in range(np.uint64(lo), np.uint64(hi)):
         R = d[0, j]
@@ -424,6 +462,7 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out):
             run = _fma(folds, max(K, R), extra)
             cycles, fill, best = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc, e_fill_i,
                                                 e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
+            _record(rec, cand, 0, j, True, run, traffic, cycles)
             dram, tile_m, tile_n, order, psum_words, best_run = traffic, min(M, R), N, 0.0, 0.0, run
             # -- candidate 1: per C columns, every row fold
             w_dram = W_b + (fr - 1.0) * fc * max(W_b / fc - cap_w, 0.0)
@@ -431,6 +470,7 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out):
             traffic = i_dram + w_dram + O_b
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc,
                                                      e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
+            _record(rec, cand, 1, j, True, run, traffic, c_cycles)
             win = (score < best) | ((score == best) & (traffic < dram))
             best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
                 win, c_cycles, cycles), _choose(win, c_fill, fill)
@@ -444,6 +484,7 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out):
             traffic = i_dram + w_dram + O_b
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc,
                                                      e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
+            _record(rec, cand, 2, j, True, run, traffic, c_cycles)
             win = (score < best) | ((score == best) & (traffic < dram))
             best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
                 win, c_cycles, cycles), _choose(win, c_fill, fill)
@@ -457,6 +498,7 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out):
             traffic = i_dram + w_dram + O_b
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc,
                                                      e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
+            _record(rec, cand, 3, j, True, run, traffic, c_cycles)
             win = (score < best) | ((score == best) & (traffic < dram))
             best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
                 win, c_cycles, cycles), _choose(win, c_fill, fill)
@@ -473,6 +515,7 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, c_psum_words * e_psum, c_run,
                                                      first, inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram,
                                                      inv_bpc_ref, static_ref)
+            _record(rec, cand, 4, j, nk > 1.0, c_run, traffic, c_cycles)
             win = (nk > 1.0) & ((score < best) | ((score == best) & (traffic < dram)))
             best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
                 win, c_cycles, cycles), _choose(win, c_fill, fill)
@@ -529,6 +572,7 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
     # rows padded by 8 designs: a stride of a power of two would put every row in the same cache sets
     buf = np.empty((F, CHUNK + 8))
     res = np.empty((Lu, _ROWS, CHUNK + 8))
+    no_rec = np.empty((_C_ROWS, CANDIDATES, 1))  # never written: rec is False below
     for s in range(0, n, CHUNK):
         m = min(CHUNK, n - s)
         starts[:] = 0
@@ -548,9 +592,9 @@ def _kernel(M_, N_, K_, I_, shape_of, rep, chain_in, chain_out, d, physical, int
             for p in range(m):
                 buf[f, p] = d[f, s + perm[p]]
         for u in range(Lu):
-            _ws_shape(starts[WS], starts[WS + 1], physical, M_[u], N_[u], K_[u], I_[u], buf, res[u])
-            _os_shape(starts[OS], starts[OS + 1], physical, M_[u], N_[u], K_[u], I_[u], buf, res[u])
-            _is_shape(starts[IS], starts[IS + 1], physical, M_[u], N_[u], K_[u], I_[u], buf, res[u])
+            _ws_shape(starts[WS], starts[WS + 1], physical, M_[u], N_[u], K_[u], I_[u], buf, res[u], False, no_rec)
+            _os_shape(starts[OS], starts[OS + 1], physical, M_[u], N_[u], K_[u], I_[u], buf, res[u], False, no_rec)
+            _is_shape(starts[IS], starts[IS + 1], physical, M_[u], N_[u], K_[u], I_[u], buf, res[u], False, no_rec)
         for j in range(m):
             _store_design(s + j, pos[j], buf, res, shape_of, rep, chain_in, chain_out, physical, ints, floats,
                           order)
@@ -579,11 +623,9 @@ def _store_design(i, j, d, res, shape_of, rep, chain_in, chain_out, physical, in
             # (without branches: which layers save is as good as random, a mispredicted branch costs more)
             i_b = res[u, _I_B, j]
             o_b = res[u, _O_B, j]
-            saved = 0.0
-            saved += i_b if chain_in[layer] and i_b <= cap_i else 0.0
-            saved += o_b if chain_out[layer] and o_b <= cap_i else 0.0
+            saved = _saved(i_b, o_b, cap_i, chain_in[layer], chain_out[layer])
             c_dram = dram - saved
-            c_cyc = np.ceil(_fma(res[u, _FIRST, j], inv_bpc, max(res[u, _RUN, j], c_dram * inv_bpc)))
+            c_cyc = _cycles(res[u, _RUN, j], res[u, _FIRST, j], c_dram, inv_bpc)
             c_util = res[u, _MACS, j] / (c_cyc * R * C)
             on_chip = saved > 0.0
             dram = c_dram if on_chip else dram
@@ -608,6 +650,67 @@ def _store_design(i, j, d, res, shape_of, rep, chain_in, chain_out, physical, in
         floats[4, i, layer] = e_s * r
         floats[5, i, layer] = util
         order[i, layer] = np.int8(res[u, _ORDER, j])
+
+
+@njit(cache=True, error_model="numpy", fastmath=FASTMATH)
+def _candidate_kernel(M, N, K, I, d, out, cand):
+    for j in range(d.shape[1]):
+        df = int(d[2, j])
+        if df == WS:
+            _ws_shape(j, j + 1, True, M[j], N[j], K[j], I[j], d, out, True, cand)
+        elif df == OS:
+            _os_shape(j, j + 1, True, M[j], N[j], K[j], I[j], d, out, True, cand)
+        else:
+            _is_shape(j, j + 1, True, M[j], N[j], K[j], I[j], d, out, True, cand)
+        # in a network, with a neighbour on both sides (as _store_design prices it)
+        saved = _saved(out[_I_B, j], out[_O_B, j], d[3, j], True, True)
+        out[_SAVED, j] = saved
+        for c in range(CANDIDATES):
+            cand[_C_CHAINED, c, j] = _cycles(cand[_C_RUN, c, j], out[_FIRST, j], cand[_C_TRAFFIC, c, j] - saved,
+                                             d[8, j])
+
+
+def candidate_costs(M, N, K, I, d) -> dict:
+    """Every candidate mapping the mapper weighs for (design, layer) pairs, computed by the kernel's own
+    candidate code (the per-shape functions record each candidate as they go), without choosing.
+
+    ``M, N, K, I``: (n,) layer shapes (output pixels, filters, reduction, input elements); ``d``: the
+    (len(DESIGN_FIELDS), n) inputs of each pair's design (``physics.design_inputs``). Returns (n,
+    CANDIDATES) float64 arrays ``run`` (stall-free cycles), ``traffic`` (DRAM bytes, the layer's input
+    and output included), ``cycles_alone`` (the latency ``simulate`` gives the layer alone) and
+    ``cycles_chained`` (inside a network, with neighbours on both sides whose activations that fit half
+    the ifmap buffer stay on chip: a lower bound of the layer's latency in any network); the (n,
+    CANDIDATES) bool ``valid`` (ws and is have 4 candidates; the os reduction split exists only when
+    the reduction is split; the other slots are NaN) and (n,) ``first`` (bytes of the first stationary
+    tile), ``saved`` (bytes a network keeps on chip), ``I_b`` and ``O_b`` (the input's and output's
+    bytes). The candidate ``simulate`` takes is one of the valid ones (the one with the least energy
+    the mapping changes; see the module docstring).
+
+    >>> import pandas as pd
+    >>> from dsegym.envs.accelerator.designs import design_columns
+    >>> from dsegym.envs.accelerator.physics import design_inputs, design_physics
+    >>> cols, _ = design_columns(pd.DataFrame({"rows": [32, 32], "cols": [32, 32], "dataflow": ["ws", "os"]}))
+    >>> c = candidate_costs(*(np.array([v, v]) for v in (784.0, 128.0, 1152.0, 100352.0)),
+    ...                     design_inputs(cols, design_physics(cols)))
+    >>> c["valid"].tolist()
+    [[True, True, True, True, False], [True, True, True, True, True]]
+    >>> bool((c["cycles_chained"][c["valid"]] <= c["cycles_alone"][c["valid"]]).all())
+    True
+    """
+    d = np.ascontiguousarray(d, dtype=np.float64)
+    n = d.shape[1]
+    arrays = [np.ascontiguousarray(v, dtype=np.float64).reshape(-1) for v in (M, N, K, I)]
+    if d.shape[0] != len(DESIGN_FIELDS) or any(len(v) != n for v in arrays):
+        raise ValueError(f"candidate_costs needs ({len(DESIGN_FIELDS)}, n) design inputs and n layer shapes; "
+                         f"got {d.shape} and {[len(v) for v in arrays]}")
+    out = np.empty((_ROWS + 1, n))
+    cand = np.full((_C_ROWS, CANDIDATES, n), np.nan)
+    cand[_C_VALID] = 0.0
+    _candidate_kernel(*arrays, d, out, cand)
+    t = lambda row: np.ascontiguousarray(cand[row].T)  # noqa: E731
+    return {"run": t(_C_RUN), "traffic": t(_C_TRAFFIC), "cycles_alone": t(_C_CYCLES),
+            "cycles_chained": t(_C_CHAINED), "valid": t(_C_VALID) > 0.0, "first": out[_FIRST].copy(),
+            "saved": out[_SAVED].copy(), "I_b": out[_I_B].copy(), "O_b": out[_O_B].copy()}
 
 
 def evaluate(lay, shape_of, repeat, d, physical: bool, chained: bool = True):
