@@ -47,6 +47,9 @@ closed form and keeps the best with selects, not branches, so LLVM vectorises it
 first three through ``_wsis_candidate``, os candidates 0-4 in ``_os_shape``; a tie goes to the earlier
 candidate). A second pass writes each design's rows layer by layer (repeats, chaining). Fused
 multiply-adds are explicit (``_fma``), so the roundings do not depend on how the code is laid out.
+``candidate_costs`` runs the same per-shape functions with recording switched on (a constant at each
+call site, so ``simulate``'s compiled loops do not carry it) and returns every candidate's figures: the
+per-layer cost models' mapping inputs (``dsegym.datasets.layers.mapping_candidates``) come from it.
 
 >>> import numpy as np
 >>> lay, shape_of = unique_layers(*[np.array(v) for v in ([8, 4, 8], [8, 4, 8], [8, 4, 8], [64, 16, 64])])
