@@ -704,7 +704,8 @@ def candidate_costs(M, N, K, I, d) -> dict:
     n = d.shape[1]
     arrays = [np.ascontiguousarray(v, dtype=np.float64).reshape(-1) for v in (M, N, K, I)]
     if d.shape[0] != len(DESIGN_FIELDS) or any(len(v) != n for v in arrays):
-        raise ValueError(f"candidate_costs needs ({len(DESIGN_FIELDS)}, n) design inputs and n layer shapes; "
+        from ...errors import InvalidDesignError
+        raise InvalidDesignError(f"candidate_costs needs ({len(DESIGN_FIELDS)}, n) design inputs and n layer shapes; "
                          f"got {d.shape} and {[len(v) for v in arrays]}")
     out = np.empty((_ROWS + 1, n))
     cand = np.full((_C_ROWS, CANDIDATES, n), np.nan)
