@@ -296,36 +296,34 @@ MAPPING_FEATURES = tuple(
 """Names of the columns :func:`mapping_features` returns, in order."""
 
 
-def _block_of(limit, granule, whole):
-    """Largest multiple of ``granule`` <= limit, at least one granule, at most ``whole`` (elementwise)."""
-    return np.minimum(np.maximum(np.floor(limit / granule) * granule, granule), whole)
-
-
-def _refetched(total, resident, passes):
-    """Bytes of an operand used ``passes`` times with ``resident`` bytes of it pinned on chip."""
-    return total + (passes - 1.0) * np.maximum(total - resident, 0.0)
-
-
 def mapping_candidates(frame) -> dict[str, np.ndarray]:
-    """Each (design, layer) pair's candidate mappings in closed form, from the design and layer shape.
+    """Each (design, layer) pair's candidate mappings, from the design and layer shape.
 
-    The accelerator's mapper (``dsegym.envs.accelerator.model``, docstring) picks one of 3 (ws, is) or
-    5 (os) block sizes / loop orders per pair. For each candidate this returns its stall-free run time
-    (``run``, cycles), its DRAM traffic (``traffic``, bytes, the layer's input and output going to
-    DRAM) and, from those, its latency ``max(run, traffic / bytes per cycle) + first tile``: alone
-    (``cycles_alone``) and inside a network whose neighbouring activations that fit half the ifmap
-    buffer stay on chip (``cycles_chained``, which assumes a neighbour on both sides, so it is a lower
-    bound of the latency of any layer in a network). Slots a dataflow lacks repeat slot 0, so every
-    column is a real mapping's figure. Which candidate the mapper takes is not computed here: it
-    weighs energy, and learning that choice is the cost model's job.
+    The accelerator's mapper (``dsegym.envs.accelerator.model``, docstring) picks one of 4 (ws, is) or
+    5 (os) block sizes / loop orders per pair. Its own candidate code gives, for each candidate
+    (``model.candidate_costs``, without choosing and without simulating the layer), the stall-free run
+    time (``run``, cycles), the DRAM traffic (``traffic``, bytes, the layer's input and output going to
+    DRAM) and the latency ``max(run, traffic / bytes per cycle) + first tile``: alone (``cycles_alone``)
+    and inside a network whose neighbouring activations that fit half the ifmap buffer stay on chip
+    (``cycles_chained``, which assumes a neighbour on both sides, so it is a lower bound of the latency
+    of any layer in a network). Slots a pair lacks (ws and is slot 4; the os reduction split when the
+    reduction is not split) repeat slot 0, so every column is a real mapping's figure. Which candidate
+    the mapper takes is not returned: it weighs energy, and learning that choice is the cost model's job.
 
-    Returns (n, 5) arrays ``run``, ``traffic``, ``cycles_alone``, ``cycles_chained`` and the (n,)
-    arrays ``first`` (bytes of the first stationary tile), ``need`` (compulsory bytes: input, weights,
-    output), ``saved`` (bytes a network keeps on chip) and ``inputs`` (the design's model inputs,
-    ``dsegym.envs.accelerator.model.DESIGN_FIELDS``).
+    Returns (n, MAPPING_SLOTS) arrays ``run``, ``traffic``, ``cycles_alone``, ``cycles_chained`` and
+    the (n,) arrays ``first`` (bytes of the first stationary tile), ``need`` (compulsory bytes: input,
+    weights, output), ``saved`` (bytes a network keeps on chip), ``macs`` and ``inputs`` (the design's
+    model inputs, ``dsegym.envs.accelerator.model.DESIGN_FIELDS``).
+
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"rows": [32], "cols": [32], "dataflow": ["ws"], "layer_m": [784], "layer_n": [128],
+    ...                   "layer_k": [1152], "layer_ifmap_elems": [100352], "layer_repeat": [1]})
+    >>> m = mapping_candidates(f)
+    >>> m["run"].shape, bool(m["run"][0, 4] == m["run"][0, 0])  # ws has 4 candidates: slot 4 repeats slot 0
+    ((1, 5), True)
     """
     from ..envs.accelerator.designs import design_columns
-    from ..envs.accelerator.model import DESIGN_FIELDS, PSUM_BYTES
+    from ..envs.accelerator.model import DESIGN_FIELDS, candidate_costs
     from ..envs.accelerator.physics import design_inputs, design_physics
     from ..errors import InvalidDesignError
     missing = [c for c in LAYER_FEATURES if c not in frame.columns]
@@ -334,65 +332,15 @@ def mapping_candidates(frame) -> dict[str, np.ndarray]:
     cols, _ = design_columns(_design_part(frame))
     d = design_inputs(cols, design_physics(cols))
     f = {k: d[i] for i, k in enumerate(DESIGN_FIELDS)}
-    R, C, df = f["R"], f["C"], f["df"]
     M, N, K, I = (frame[c].to_numpy(dtype=np.float64) for c in LAYER_FEATURES[:4])
     if not all(np.isfinite(v).all() and (v >= 1).all() for v in (M, N, K, I)):
         raise InvalidDesignError("layer dimensions must be finite and at least 1")
-    ws, os_, is_ = df == 0, df == 1, df == 2
-    Sr, Sc = np.where(os_, M, K), np.where(is_, M, N)
-    fill = np.where(os_, R + C - 2.0, 2.0 * R + C - 2.0)
-    fr, fc = np.ceil(Sr / R), np.ceil(Sc / C)
-    folds = fr * fc
-    ci, cw, cp, a_b, w_b = f["cap_i"], f["cap_w"], f["cap_p"], f["a_b"], f["w_b"]
-    Ib, Wb, Ob = I * a_b, K * N * w_b, M * N * a_b
-    run, traffic = np.empty((len(M), MAPPING_SLOTS)), np.empty((len(M), MAPPING_SLOTS))
-    # ws / is: the streamed operand (ws: output rows M, is: filters N) in blocks; the other refetched per block
-    whole = np.where(ws, M, N)
-    blk_b, other_b = np.where(ws, Ib, Wb), np.where(ws, Wb, Ib)
-    cap_blk, cap_other = np.where(ws, ci, cw), np.where(ws, cw, ci)
-    for c, blk in enumerate((whole, _block_of(cp / C, 1.0, whole), _block_of(cap_blk * whole / blk_b, 1.0, whole))):
-        nblk = np.ceil(whole / blk)
-        blocked = blk_b + (fc - 1.0) * nblk * np.maximum(blk_b * blk / whole - cap_blk, 0.0)
-        over = blk * np.minimum(Sc, C) - cp  # partial sums of a block that do not fit spill to DRAM and back
-        spill = np.where((fr > 1.0) & (over > 0.0), (fr - 1.0) * fc * nblk * over * 2.0 * PSUM_BYTES, 0.0)
-        run[:, c] = nblk * folds * np.maximum(blk, R) + fill
-        traffic[:, c] = blocked + _refetched(other_b, cap_other, nblk) + spill + Ob
-    # os: partial sums stay in the PEs; five loop orders / blockings
-    ncols = np.minimum(N, C)
-    i_rows = _block_of(ci * M / Ib, R, M)
-    nb_rows = np.ceil(M / i_rows)
-    w_cols = _block_of(cw / (K * w_b), C, N)
-    nb_cols = np.ceil(N / w_cols)
-    chunk = np.minimum(K, np.maximum(1.0, np.floor(cw / (ncols * w_b))))
-    chunks = np.ceil(K / chunk)
-    os_traffic = (
-        Ib + (fc - 1.0) * fr * np.maximum(Ib / fr - ci, 0.0) + _refetched(Wb, cw, fr),
-        _refetched(Ib, ci, fc) + Wb + (fr - 1.0) * fc * np.maximum(Wb / fc - cw, 0.0),
-        Ib + (fc - 1.0) * nb_rows * np.maximum(Ib * i_rows / M - ci, 0.0) + _refetched(Wb, cw, nb_rows)
-        + (np.ceil(i_rows / R) - 1.0) * nb_rows * fc * np.maximum(K * ncols * w_b - cw, 0.0) * (Wb > cw),
-        Wb + (fr - 1.0) * nb_cols * np.maximum(Wb * w_cols / N - cw, 0.0) + _refetched(Ib, ci, nb_cols)
-        + (np.ceil(w_cols / C) - 1.0) * nb_cols * fr * np.maximum(Ib / fr - ci, 0.0) * (Ib > ci),
-        _refetched(Ib, ci, fc) + Wb + np.maximum(M * ncols - cp, 0.0) * fc * (chunks - 1.0) * 2.0 * PSUM_BYTES,
-    )
-    os_run = folds * np.maximum(K, R) + fill
-    for c in range(MAPPING_SLOTS):
-        if c < 3:
-            run[os_, c] = os_run[os_]
-            traffic[os_, c] = (os_traffic[c] + Ob)[os_]
-        else:
-            split = os_ & (chunks > 1.0) if c == 4 else os_
-            r = chunks * folds * np.maximum(chunk, R) + fill if c == 4 else os_run
-            run[:, c] = np.where(split, r, run[:, 0])
-            traffic[:, c] = np.where(split, os_traffic[c] + Ob, traffic[:, 0])
-    first = np.where(ws, np.minimum(K, R) * np.minimum(N, C) * w_b,
-                     np.where(is_, np.minimum(K, R) * np.minimum(M, C) * a_b, 0.0))
-    saved = np.where(Ib <= ci, Ib, 0.0) + np.where(Ob <= ci, Ob, 0.0)
-    inv = f["inv_bpc"][:, None]
-    lead = (first * f["inv_bpc"])[:, None]
-    return {"run": run, "traffic": traffic, "first": first, "need": Ib + Wb + Ob, "saved": saved, "inputs": f,
-            "macs": M * N * K,
-            "cycles_alone": np.ceil(np.maximum(run, traffic * inv) + lead),
-            "cycles_chained": np.ceil(np.maximum(run, (traffic - saved[:, None]) * inv) + lead)}
+    c = candidate_costs(M, N, K, I, d)
+    valid = c["valid"][:, :MAPPING_SLOTS]
+    slots = {key: np.where(valid, c[key][:, :MAPPING_SLOTS], c[key][:, :1])
+             for key in ("run", "traffic", "cycles_alone", "cycles_chained")}
+    return {**slots, "first": c["first"], "need": c["I_b"] + K * N * f["w_b"] + c["O_b"], "saved": c["saved"],
+            "inputs": f, "macs": M * N * K}
 
 
 def mapping_features(frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

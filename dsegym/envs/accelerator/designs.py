@@ -57,13 +57,8 @@ def _raw_columns(designs) -> tuple[dict[str, np.ndarray], int]:
     unknown = [c for c in present if c not in DEFAULTS]
     if unknown:
         raise InvalidDesignError(f"unknown parameter '{unknown[0]}'; allowed: {', '.join(NAMES)}")
-    cols = {}
-    for name in NAMES:
-        if name in present:
-            cols[name] = get(name)
-        else:
-            cols[name] = np.full(n, DEFAULTS[name], dtype=object if name in _CATEGORIES else np.float64)
-    return cols, n
+    # parameters not given are left out: design_columns fills in the (valid) defaults unchecked
+    return {name: get(name) for name in NAMES if name in present}, n
 
 
 def _fail(name: str, values: np.ndarray, bad: np.ndarray, allowed: str):
@@ -90,10 +85,18 @@ def _numeric(name: str, raw: np.ndarray) -> np.ndarray:
 def _codes(name: str, col, allowed: tuple) -> np.ndarray:
     """int8 codes of a categorical column (hash-based: fast for object, Arrow and categorical columns)."""
     import pandas as pd
-    codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    lookup = np.array([allowed.index(u) if isinstance(u, str) and u in allowed else -1 for u in uniques] + [-1],
-                      dtype=np.int8)
-    out = lookup[codes]  # code -1 (missing value) picks the trailing -1
+    if getattr(col.dtype, "storage", None) == "pyarrow" and not isinstance(col.dtype, pd.CategoricalDtype):
+        # Arrow-backed strings (pandas' default string dtype): Arrow looks the allowed names up directly,
+        # without building the column's own table of distinct values first (1.4 ms per 100,000, not 2.2)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        idx = pc.index_in(pa.array(col), value_set=pa.array(allowed)).fill_null(-1)
+        out = idx.to_numpy(zero_copy_only=False).astype(np.int8)
+    else:
+        codes, uniques = pd.factorize(col, use_na_sentinel=True)
+        lookup = np.array([allowed.index(u) if isinstance(u, str) and u in allowed else -1 for u in uniques]
+                          + [-1], dtype=np.int8)
+        out = lookup[codes]  # code -1 (missing value) picks the trailing -1
     if (out < 0).any():
         _fail(name, np.asarray(col, dtype=object), out < 0, "one of " + ", ".join(allowed))
     return out
@@ -104,6 +107,11 @@ def design_columns(designs) -> tuple[dict[str, np.ndarray], int]:
     raw, n = _raw_columns(designs)
     out: dict[str, np.ndarray] = {}
     for name in NAMES:
+        if name not in raw:
+            default = DEFAULTS[name]
+            out[name] = (np.full(n, _CATEGORIES[name].index(default), dtype=np.int8) if name in _CATEGORIES
+                         else np.full(n, float(default)))
+            continue
         col = raw[name]
         if name in _CATEGORIES:
             out[name] = _codes(name, col, _CATEGORIES[name])
