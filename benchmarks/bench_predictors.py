@@ -240,7 +240,7 @@ def _one_thread(fn):
 
 @_one_thread
 def unseen_workloads(n_designs: int, epochs: int, out: dict, plots: str | None = None, seed: int = 0,
-                     models=("roofline", "mlp-shape", "mlp-roofline", "gnn-roofline")) -> None:
+                     models=("roofline", "mlp-shape", "mlp-roofline", "mlp-mapping", "gnn-roofline")) -> None:
     """Section 2: train on the CNN zoo only, rank designs on the transformer/LLM problems.
 
     Training: per-layer rows of the zoo's CNNs (ResNet-18/50, VGG-16, MobileNetV2) at batch sizes
@@ -248,7 +248,8 @@ def unseen_workloads(n_designs: int, epochs: int, out: dict, plots: str | None =
     seen. Test: 500 other random designs on each LLM/transformer problem, whole-network latency_cycles
     from the problem's simulator. Models: the analytic roofline (no learning), the per-layer MLP on log
     layer shapes (the earlier baseline), and the per-layer MLP and layer-graph GNN on roofline inputs
-    (the GNN with the per-layer loss beside the whole-network one, ``node_loss=1``).
+    (the GNN with the per-layer loss beside the whole-network one, ``node_loss=1``), and the per-layer
+    MLP on the mapper's candidate mappings (``features="mapping"``, section 1's inputs).
     ``seed`` draws the training designs and seeds the models (the test designs stay the same).
     """
     import dsegym
@@ -263,6 +264,7 @@ def unseen_workloads(n_designs: int, epochs: int, out: dict, plots: str | None =
     res, preds = {}, {}
     runs = [("roofline", None, 0, {}), ("mlp-shape", "mlp", 512, {"features": "shape"}),
             ("mlp-roofline", "mlp", 512, {"features": "roofline"}),
+            ("mlp-mapping", "mlp", 512, {"features": "mapping"}),
             ("gnn-roofline", "gnn", 32, {"features": "roofline", "node_loss": 1.0})]
     runs = [r for r in runs if r[0] in models]
     for name, kind, bs, hp in runs:
