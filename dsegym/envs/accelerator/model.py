@@ -229,6 +229,18 @@ def _wsis_candidate(blk, ws, whole, blk_b, other_b, cap_blk, cap_other, fr, fc, 
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _wins(score, traffic, best, dram):
+    """A candidate beats the best so far: a lower score, or the same score with less DRAM traffic."""
+    return (score < best) | ((score == best) & (traffic < dram))
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
+def _choose(win, new, old):
+    """``new`` if ``win`` else ``old`` (a value or a tuple): a select, so the loop over designs vectorises."""
+    return new if win else old
+
+
+@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out, rec, cand):
     """Every design of a ws (or is) chunk on one layer shape: SCALE-Sim's counts and the chosen mapping
     (with ``rec``, every candidate's figures go to ``cand`` too)."""
@@ -289,14 +301,9 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out, rec, cand):
                                                      inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref,
                                                      static_ref)
             _record(rec, cand, 1, j, True, run, traffic, c_cycles)
-            win = (score < best) | ((score == best) & (traffic < dram))
-            best = score if win else best
-            dram = traffic if win else dram
-            tile = blk if win else tile
-            passes = nblk if win else passes
-            cycles = c_cycles if win else cycles
-            fill = c_fill if win else fill
-            best_run = run if win else best_run
+            best, dram, tile, passes, cycles, fill, best_run = _choose(
+                _wins(score, traffic, best, dram), (score, traffic, blk, nblk, c_cycles, c_fill, run),
+                (best, dram, tile, passes, cycles, fill, best_run))
             # -- candidate 2: the largest block whose blocked operand fits half its buffer
             blk = _block(cap_blk * T / blk_b, 1.0, T)
             traffic, i_dram, w_dram, o_dram, sram_extra, run, nblk = _wsis_candidate(
@@ -306,14 +313,9 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out, rec, cand):
                                                      inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref,
                                                      static_ref)
             _record(rec, cand, 2, j, True, run, traffic, c_cycles)
-            win = (score < best) | ((score == best) & (traffic < dram))
-            best = score if win else best
-            dram = traffic if win else dram
-            tile = blk if win else tile
-            passes = nblk if win else passes
-            cycles = c_cycles if win else cycles
-            fill = c_fill if win else fill
-            best_run = run if win else best_run
+            best, dram, tile, passes, cycles, fill, best_run = _choose(
+                _wins(score, traffic, best, dram), (score, traffic, blk, nblk, c_cycles, c_fill, run),
+                (best, dram, tile, passes, cycles, fill, best_run))
             # -- candidate 3: reduction split (the order ZigZag's LOMA search finds on small buffers): output
             # pixels in blocks of mb whose partial sums for all N filters wait in the ofmap buffer; per block,
             # the reduction K in chunks of kc rows (whole row folds) whose slice of the operand reused across
@@ -354,14 +356,9 @@ def _wsis_shape(ws, lo, hi, physical, M, N, K, I, d, out, rec, cand):
                                                      inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref,
                                                      static_ref)
             _record(rec, cand, 3, j, True, run, traffic, c_cycles)
-            win = (score < best) | ((score == best) & (traffic < dram))
-            best = score if win else best
-            dram = traffic if win else dram
-            tile = blk if win else tile
-            passes = nblk if win else passes
-            cycles = c_cycles if win else cycles
-            fill = c_fill if win else fill
-            best_run = run if win else best_run
+            best, dram, tile, passes, cycles, fill, best_run = _choose(
+                _wins(score, traffic, best, dram), (score, traffic, blk, nblk, c_cycles, c_fill, run),
+                (best, dram, tile, passes, cycles, fill, best_run))
             stat_reads = stat_words * passes
             whole_block = tile == T
         else:
@@ -419,11 +416,6 @@ def _is_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
 
 
 @njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
-def _choose(win, new, old):
-    return new if win else old
-
-
-@njit(cache=True, inline="always", error_model="numpy", fastmath=FASTMATH)
 def _os_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
     """Every design of an os chunk on one layer shape: SCALE-Sim's counts and the chosen mapping
     (with ``rec``, every candidate's figures go to ``cand`` too)."""
@@ -474,10 +466,10 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc,
                                                      e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
             _record(rec, cand, 1, j, True, run, traffic, c_cycles)
-            win = (score < best) | ((score == best) & (traffic < dram))
-            best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
-                win, c_cycles, cycles), _choose(win, c_fill, fill)
-            tile_m, tile_n, order = _choose(win, M, tile_m), _choose(win, ncols, tile_n), _choose(win, 1.0, order)
+            win = _wins(score, traffic, best, dram)
+            best, dram, cycles, fill, tile_m, tile_n, order = _choose(
+                win, (score, traffic, c_cycles, c_fill, M, ncols, 1.0),
+                (best, dram, cycles, fill, tile_m, tile_n, order))
             # -- candidate 2: input rows kept while all weights stream past
             blk = _block(cap_i * M / I_b, R, M)
             nblk = _ceil_div(M, blk)
@@ -488,10 +480,10 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc,
                                                      e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
             _record(rec, cand, 2, j, True, run, traffic, c_cycles)
-            win = (score < best) | ((score == best) & (traffic < dram))
-            best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
-                win, c_cycles, cycles), _choose(win, c_fill, fill)
-            tile_m, tile_n, order = _choose(win, blk, tile_m), _choose(win, N, tile_n), _choose(win, 0.0, order)
+            win = _wins(score, traffic, best, dram)
+            best, dram, cycles, fill, tile_m, tile_n, order = _choose(
+                win, (score, traffic, c_cycles, c_fill, blk, N, 0.0),
+                (best, dram, cycles, fill, tile_m, tile_n, order))
             # -- candidate 3: weight columns kept while all inputs stream past
             blk = _block(cap_w / (K * w_b), C, N)
             nblk = _ceil_div(N, blk)
@@ -502,10 +494,10 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
             c_cycles, c_fill, score = _mapping_costs(traffic, i_dram, w_dram, O_b, 0.0, run, first, inv_bpc,
                                                      e_fill_i, e_fill_w, e_fill_o, e_dram, inv_bpc_ref, static_ref)
             _record(rec, cand, 3, j, True, run, traffic, c_cycles)
-            win = (score < best) | ((score == best) & (traffic < dram))
-            best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
-                win, c_cycles, cycles), _choose(win, c_fill, fill)
-            tile_m, tile_n, order = _choose(win, M, tile_m), _choose(win, blk, tile_n), _choose(win, 1.0, order)
+            win = _wins(score, traffic, best, dram)
+            best, dram, cycles, fill, tile_m, tile_n, order = _choose(
+                win, (score, traffic, c_cycles, c_fill, M, blk, 1.0),
+                (best, dram, cycles, fill, tile_m, tile_n, order))
             # -- candidate 4: reduction split into chunks whose weight slice fits; the partial sums of a
             # column fold wait in the ofmap buffer between chunks (spilled to DRAM if they do not fit)
             kc = min(K, max(1.0, np.floor(cap_w / (ncols * w_b))))
@@ -519,11 +511,10 @@ def _os_shape(lo, hi, physical, M, N, K, I, d, out, rec, cand):
                                                      first, inv_bpc, e_fill_i, e_fill_w, e_fill_o, e_dram,
                                                      inv_bpc_ref, static_ref)
             _record(rec, cand, 4, j, nk > 1.0, c_run, traffic, c_cycles)
-            win = (nk > 1.0) & ((score < best) | ((score == best) & (traffic < dram)))
-            best, dram, cycles, fill = _choose(win, score, best), _choose(win, traffic, dram), _choose(
-                win, c_cycles, cycles), _choose(win, c_fill, fill)
-            tile_m, tile_n, order = _choose(win, M, tile_m), _choose(win, ncols, tile_n), _choose(win, 1.0, order)
-            psum_words, best_run = _choose(win, c_psum_words, psum_words), _choose(win, c_run, best_run)
+            win = (nk > 1.0) & _wins(score, traffic, best, dram)
+            best, dram, cycles, fill, tile_m, tile_n, order, psum_words, best_run = _choose(
+                win, (score, traffic, c_cycles, c_fill, M, ncols, 1.0, c_psum_words, c_run),
+                (best, dram, cycles, fill, tile_m, tile_n, order, psum_words, best_run))
             of_writes += psum_words
         else:
             I_b = 0.0
