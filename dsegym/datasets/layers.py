@@ -181,6 +181,25 @@ def _design_part(frame):
     return pd.DataFrame(cols, index=frame.index)
 
 
+def _layer_inputs(frame):
+    """The accelerator model's per-design inputs of (design, layer) rows, as its (fields, n) matrix and as
+    a dict by field name, and the layers' M, N, K and ifmap elements (float64); bad rows raise
+    InvalidDesignError."""
+    from ..envs.accelerator.designs import design_columns
+    from ..envs.accelerator.model import DESIGN_FIELDS
+    from ..envs.accelerator.physics import design_inputs, design_physics
+    from ..errors import InvalidDesignError
+    missing = [c for c in LAYER_FEATURES if c not in frame.columns]
+    if missing:
+        raise InvalidDesignError(f"per-layer features need layer columns {list(LAYER_FEATURES)}; missing {missing}")
+    cols, _ = design_columns(_design_part(frame))
+    d = design_inputs(cols, design_physics(cols))
+    dims = tuple(frame[c].to_numpy(dtype=np.float64) for c in LAYER_FEATURES[:4])
+    if not all(np.isfinite(v).all() and (v >= 1).all() for v in dims):
+        raise InvalidDesignError("layer dimensions must be finite and at least 1")
+    return d, {k: d[i] for i, k in enumerate(DESIGN_FIELDS)}, dims
+
+
 def roofline_features(frame) -> tuple[np.ndarray, np.ndarray]:
     """Features of (design, layer) pairs computed from the design and the layer shape alone, and the
     roofline latency of one repeat of the layer (cycles).
@@ -206,20 +225,8 @@ def roofline_features(frame) -> tuple[np.ndarray, np.ndarray]:
     >>> X.shape, bool(roof[0] < roof[1])
     ((2, 38), True)
     """
-    from ..envs.accelerator.designs import design_columns
-    from ..envs.accelerator.model import DESIGN_FIELDS
-    from ..envs.accelerator.physics import design_inputs, design_physics
-    from ..errors import InvalidDesignError
-    missing = [c for c in LAYER_FEATURES if c not in frame.columns]
-    if missing:
-        raise InvalidDesignError(f"per-layer features need layer columns {list(LAYER_FEATURES)}; missing {missing}")
-    cols, _ = design_columns(_design_part(frame))
-    d = design_inputs(cols, design_physics(cols))
-    f = {k: d[i] for i, k in enumerate(DESIGN_FIELDS)}
+    _, f, (M, N, K, I) = _layer_inputs(frame)
     R, C, df = f["R"], f["C"], f["df"]
-    M, N, K, I = (frame[c].to_numpy(dtype=np.float64) for c in LAYER_FEATURES[:4])
-    if not all(np.isfinite(v).all() and (v >= 1).all() for v in (M, N, K, I)):
-        raise InvalidDesignError("layer dimensions must be finite and at least 1")
     ws, os_, is_ = df == 0, df == 1, df == 2
     # spatial rows / columns and temporal extent of each dataflow (SCALE-Sim's GEMM view)
     Sr, Sc, T = np.where(os_, M, K), np.where(is_, M, N), np.where(ws, M, np.where(os_, K, N))
@@ -322,19 +329,8 @@ def mapping_candidates(frame) -> dict[str, np.ndarray]:
     >>> m["run"].shape, bool(m["run"][0, 4] == m["run"][0, 0])  # ws has 4 candidates: slot 4 repeats slot 0
     ((1, 5), True)
     """
-    from ..envs.accelerator.designs import design_columns
-    from ..envs.accelerator.model import DESIGN_FIELDS, candidate_costs
-    from ..envs.accelerator.physics import design_inputs, design_physics
-    from ..errors import InvalidDesignError
-    missing = [c for c in LAYER_FEATURES if c not in frame.columns]
-    if missing:
-        raise InvalidDesignError(f"per-layer features need layer columns {list(LAYER_FEATURES)}; missing {missing}")
-    cols, _ = design_columns(_design_part(frame))
-    d = design_inputs(cols, design_physics(cols))
-    f = {k: d[i] for i, k in enumerate(DESIGN_FIELDS)}
-    M, N, K, I = (frame[c].to_numpy(dtype=np.float64) for c in LAYER_FEATURES[:4])
-    if not all(np.isfinite(v).all() and (v >= 1).all() for v in (M, N, K, I)):
-        raise InvalidDesignError("layer dimensions must be finite and at least 1")
+    from ..envs.accelerator.model import candidate_costs
+    d, f, (M, N, K, I) = _layer_inputs(frame)
     c = candidate_costs(M, N, K, I, d)
     valid = c["valid"][:, :MAPPING_SLOTS]
     slots = {key: np.where(valid, c[key][:, :MAPPING_SLOTS], c[key][:, :1])
