@@ -20,6 +20,12 @@ from .model import DESIGN_FIELDS, IS, OS, WS, njit
 _DRAM = np.array([K.DRAM_INTERFACES[t] for t in K.DRAM_TYPES])  # rows: GB/s, pJ/bit, PHY mm^2, PHY W
 
 
+@njit(cache=True, inline="always")
+def _hash_slot(b, shift):
+    """Slot of a uint64 key: the top bits (64 - shift of them) of a multiplicative (Fibonacci) hash."""
+    return ((b ^ (b >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)) >> shift
+
+
 @njit(cache=True)
 def _factorize_bits(bits):
     """Codes (in order of first appearance) of a uint64 array, and the index of each distinct value's
@@ -37,7 +43,7 @@ def _factorize_bits(bits):
     k = 0
     for i in range(n):
         b = bits[i]
-        slot = ((b ^ (b >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)) >> shift
+        slot = _hash_slot(b, shift)
         while True:
             c = slots[slot]
             if c < 0:
@@ -51,7 +57,7 @@ def _factorize_bits(bits):
                     slots = np.full(size, -1, np.int64)
                     for c2 in range(k):
                         b2 = bits[first[c2]]
-                        s2 = ((b2 ^ (b2 >> np.uint64(29))) * np.uint64(0x9E3779B97F4A7C15)) >> shift
+                        s2 = _hash_slot(b2, shift)
                         while slots[s2] >= 0:
                             s2 = (s2 + np.uint64(1)) & np.uint64(size - 1)
                         slots[s2] = c2
